@@ -1,0 +1,137 @@
+"""The ARM clients the remediators use, built once per subscription.
+
+Only azure-identity and the azure-mgmt-* clients talk to ARM. The clients are
+created lazily so that a Key Vault event never imports the Web SDK.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from functools import cached_property
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.core.pipeline import PipelineResponse
+from azure.core.pipeline.policies import RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+# ARM answers these when another write to the same resource (typically the same
+# VNet) is in flight; a later attempt succeeds. azure-core retries 429 only when
+# it carries Retry-After and never retries 409, so we add them.
+# learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-reference
+TRANSIENT_ERROR_CODES = frozenset({
+    "anotheroperationinprogress",
+    "retryableerror",
+    "retryableerrorduetoanotheroperation",
+    "operationnotallowed_retryable",
+})
+
+
+def error_code_of(response: Any) -> str | None:
+    """The ARM error code in a response body, if it has one."""
+    try:
+        body = json.loads(response.text())
+    except (ValueError, TypeError, AttributeError):
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
+class ArmRetryPolicy(RetryPolicy):
+    """azure-core's retry policy, plus ARM's "busy, try again" conflicts.
+
+    Our writes set absolute values, so retrying a PATCH is as safe as a PUT.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_total", 6)
+        kwargs.setdefault("retry_status", 6)
+        kwargs.setdefault("retry_backoff_factor", 1.0)
+        kwargs.setdefault("retry_backoff_max", 60)
+        super().__init__(**kwargs)
+        self._method_whitelist = self._method_whitelist | {"PATCH"}
+
+    def is_retry(self, settings: dict[str, Any], response: PipelineResponse) -> bool:
+        if super().is_retry(settings, response):
+            return True
+        status = response.http_response.status_code
+        if status in (409, 429) and settings["total"]:
+            code = error_code_of(response.http_response)
+            return code is not None and code.lower() in TRANSIENT_ERROR_CODES
+        return False
+
+
+class ArmClients:
+    """Lazily built management clients for one subscription.
+
+    :param credential: Any azure-identity credential (managed identity in Azure).
+    :param subscription_id: The subscription the resources live in.
+    :keyword endpoint: ARM's base URL; the public cloud unless a sovereign cloud
+        or the local emulator is configured.
+    :keyword polling_interval: Seconds between polls of a long-running
+        operation when ARM sends no Retry-After.
+    :keyword retry_backoff_factor: Passed to :class:`ArmRetryPolicy`.
+    """
+
+    def __init__(self, credential: TokenCredential, subscription_id: str, *,
+                 endpoint: str = "https://management.azure.com",
+                 polling_interval: float = 5.0, retry_backoff_factor: float = 1.0) -> None:
+        self.subscription_id = subscription_id
+        self._credential = credential
+        self._endpoint = endpoint.rstrip("/")
+        self._options: dict[str, Any] = {
+            "base_url": self._endpoint,
+            "credential_scopes": [self._endpoint + "/.default"],
+            "polling_interval": polling_interval,
+            "retry_policy": ArmRetryPolicy(retry_backoff_factor=retry_backoff_factor),
+        }
+
+    def _build(self, client_class: type) -> Any:
+        return client_class(self._credential, self.subscription_id, **self._options)
+
+    @cached_property
+    def network(self) -> Any:
+        from azure.mgmt.network import NetworkManagementClient
+        return self._build(NetworkManagementClient)
+
+    @cached_property
+    def private_dns(self) -> Any:
+        from azure.mgmt.privatedns import PrivateDnsManagementClient
+        return self._build(PrivateDnsManagementClient)
+
+    @cached_property
+    def keyvault(self) -> Any:
+        from azure.mgmt.keyvault import KeyVaultManagementClient
+        return self._build(KeyVaultManagementClient)
+
+    @cached_property
+    def storage(self) -> Any:
+        from azure.mgmt.storage import StorageManagementClient
+        return self._build(StorageManagementClient)
+
+    @cached_property
+    def sql(self) -> Any:
+        from azure.mgmt.sql import SqlManagementClient
+        return self._build(SqlManagementClient)
+
+    @cached_property
+    def cosmosdb(self) -> Any:
+        from azure.mgmt.cosmosdb import CosmosDBManagementClient
+        return self._build(CosmosDBManagementClient)
+
+    @cached_property
+    def servicebus(self) -> Any:
+        from azure.mgmt.servicebus import ServiceBusManagementClient
+        return self._build(ServiceBusManagementClient)
+
+    @cached_property
+    def eventhub(self) -> Any:
+        from azure.mgmt.eventhub import EventHubManagementClient
+        return self._build(EventHubManagementClient)
+
+    @cached_property
+    def web(self) -> Any:
+        from azure.mgmt.web import WebSiteManagementClient
+        return self._build(WebSiteManagementClient)

@@ -1,0 +1,136 @@
+"""The typed slice of ARM state we read, the changes we plan, and the outcomes we report."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .resource_id import ResourceId
+from .spec import PrivateLinkGroup
+
+ENABLED = "Enabled"
+DISABLED = "Disabled"
+ALLOW = "Allow"
+DENY = "Deny"
+
+
+class Mode(str, enum.Enum):
+    """Values of the ``harden`` tag."""
+
+    PRIVATE = "private"
+    SERVICE_ENDPOINT = "service-endpoint"
+    OFF = "off"
+
+
+class Phase(enum.IntEnum):
+    """Order in which changes are applied: nobody is locked out half-way.
+
+    A private endpoint and its DNS exist before public access goes; a subnet
+    has its service endpoint before a firewall rule names it.
+    """
+
+    SUBNET_SERVICE_ENDPOINT = 10
+    PRIVATE_ENDPOINT = 20
+    PRIVATE_DNS_ZONE = 30
+    PRIVATE_DNS_LINK = 31
+    PRIVATE_DNS_ZONE_GROUP = 32
+    FIREWALL_RULES = 40
+    PUBLIC_ACCESS = 50
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    """What a service reads about one resource, normalised for comparison.
+
+    :param public_network_access: ``Enabled`` or ``Disabled``; an absent value
+        reads as ``Enabled`` because that is what ARM does with it.
+    :param default_action: The firewall's effective default (``Allow``/``Deny``);
+        ``None`` for services whose firewall has no default action.
+    :param vnet_rule_subnet_ids: Lower-cased subnet ids already allowed.
+    :param private_endpoint_ids: Lower-cased ids of connected private endpoints.
+    :param private_link_groups: The groups this resource needs endpoints for.
+    :param unsupported: Why this resource cannot be hardened (SKU, feature), if so.
+    :param raw: The SDK models read, for services that must write them back whole.
+    """
+
+    id: ResourceId
+    location: str
+    tags: Mapping[str, str]
+    public_network_access: str
+    default_action: str | None
+    vnet_rule_subnet_ids: frozenset[str]
+    private_endpoint_ids: frozenset[str]
+    private_link_groups: tuple[PrivateLinkGroup, ...]
+    unsupported: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def public(self) -> bool:
+        return self.public_network_access.lower() != DISABLED.lower()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write in a plan: what, where, before and after, and how to make it.
+
+    ``apply`` performs exactly one ARM write (waiting for it if it is
+    long-running); the benchmark holds every plan to that.
+    """
+
+    phase: Phase
+    target: str
+    summary: str
+    before: Any
+    after: Any
+    apply: Callable[[], Any] = field(repr=False, compare=False)
+
+    def describe(self) -> dict[str, Any]:
+        return {"phase": self.phase.name.lower(), "target": self.target, "change": self.summary,
+                "before": self.before, "after": self.after}
+
+
+class Status(str, enum.Enum):
+    HARDENED = "hardened"
+    PLANNED = "planned"
+    SKIPPED = "skipped"
+    UNSUPPORTED = "unsupported"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made the write that triggered us, as the event tells it."""
+
+    principal_id: str | None = None
+    app_id: str | None = None
+    name: str | None = None
+
+    def describe(self) -> dict[str, str]:
+        return {k: v for k, v in (("principalId", self.principal_id), ("appId", self.app_id),
+                                   ("name", self.name)) if v}
+
+
+@dataclass(frozen=True)
+class HardenRequest:
+    """The queue message: a resource to re-evaluate, and the event that hinted at it."""
+
+    resource_id: str
+    event_id: str
+    operation_name: str
+    event_time: str | None = None
+    caller: Caller = field(default_factory=Caller)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one resource, as published in the notification."""
+
+    status: Status
+    resource_id: str
+    reason_code: str
+    reason: str
+    request: HardenRequest | None = None
+    resource_type: str | None = None
+    tag: str | None = None
+    changes: tuple[Change, ...] = ()
+    error: Mapping[str, str] | None = None

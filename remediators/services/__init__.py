@@ -1,0 +1,1 @@
+"""One module per handled service; the registry lists them."""

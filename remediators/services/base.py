@@ -1,0 +1,44 @@
+"""The contract every per-service remediator fulfils.
+
+A service knows how to read its slice of ARM state and how to write its own
+firewall and public-access settings. Everything shared (tags, modes,
+compliance, private endpoints, DNS, subnet service endpoints, ordering,
+dry run, notifications) lives in the engine.
+"""
+from __future__ import annotations
+
+import abc
+from typing import ClassVar, Sequence
+
+from ..arm import ArmClients
+from ..model import Change, ResourceState
+from ..resource_id import ResourceId
+from ..spec import ServiceSpec
+
+
+class ServiceRemediator(abc.ABC):
+    """One subclass per handled resource type; its docstring lists its RBAC actions."""
+
+    spec: ClassVar[ServiceSpec]
+
+    @abc.abstractmethod
+    def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
+        """Read the resource (and the children that hold its rules) from ARM.
+
+        Raises ``azure.core.exceptions.ResourceNotFoundError`` when it is gone.
+        """
+
+    @abc.abstractmethod
+    def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:
+        """``harden=private``'s last step: public network access off, firewall deny.
+
+        The engine runs these only after the private endpoints and DNS exist.
+        """
+
+    @abc.abstractmethod
+    def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
+                        subnet_ids: Sequence[str]) -> list[Change]:
+        """``harden=service-endpoint``: allow these subnets, deny everything else.
+
+        Existing rules are kept; public network access stays enabled.
+        """

@@ -1,0 +1,90 @@
+"""The ``properties.networkAcls`` firewall shared by Key Vault and Storage.
+
+Both answer a GET with ``networkAcls {defaultAction, bypass, ipRules[],
+virtualNetworkRules[]}`` and both replace ``networkAcls`` as a whole on PATCH,
+so one PATCH carrying every rule we read is the safe write.
+"""
+from __future__ import annotations
+
+import abc
+from typing import Any, Mapping, Sequence
+
+from ..arm import ArmClients
+from ..model import DENY, DISABLED, Change, Phase, ResourceState
+from ..resource_id import ResourceId
+from ..spec import PrivateLinkGroup
+from .base import ServiceRemediator
+from .common import (approved_private_endpoints, default_action, lower_ids, missing_subnets, props,
+                     public_access, tags_of)
+
+
+class NetworkAclsRemediator(ServiceRemediator):
+    """A service whose firewall is ``properties.networkAcls``."""
+
+    @abc.abstractmethod
+    def get(self, arm: ArmClients, resource_id: ResourceId) -> Mapping[str, Any]:
+        """GET the resource as ARM JSON."""
+
+    @abc.abstractmethod
+    def update(self, arm: ArmClients, resource_id: ResourceId, body: Mapping[str, Any]) -> Any:
+        """PATCH the resource with an ARM JSON body."""
+
+    @abc.abstractmethod
+    def vnet_rule(self, subnet_id: str) -> dict[str, Any]:
+        """A ``virtualNetworkRules[]`` entry allowing this subnet."""
+
+    def private_link_groups_for(self, properties: Mapping[str, Any]) -> tuple[PrivateLinkGroup, ...]:
+        return self.spec.private_link_groups
+
+    def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
+        resource = self.get(arm, resource_id)
+        p = props(resource)
+        acls = p.get("networkAcls") or {}
+        return ResourceState(
+            id=resource_id,
+            location=resource.get("location", ""),
+            tags=tags_of(resource),
+            public_network_access=public_access(p.get("publicNetworkAccess")),
+            default_action=default_action(acls.get("defaultAction")),
+            vnet_rule_subnet_ids=lower_ids(r.get("id") for r in acls.get("virtualNetworkRules") or ()),
+            private_endpoint_ids=approved_private_endpoints(p.get("privateEndpointConnections")),
+            private_link_groups=self.private_link_groups_for(p),
+            raw={"networkAcls": acls},
+        )
+
+    def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:
+        return [self._patch(arm, state, public_network_access=DISABLED)]
+
+    def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
+                        subnet_ids: Sequence[str]) -> list[Change]:
+        new_rules = [self.vnet_rule(s) for s in missing_subnets(subnet_ids, state.vnet_rule_subnet_ids)]
+        return [self._patch(arm, state, new_rules=new_rules)]
+
+    def _patch(self, arm: ArmClients, state: ResourceState, *, public_network_access: str | None = None,
+               new_rules: Sequence[dict[str, Any]] = ()) -> Change:
+        acls = dict(state.raw["networkAcls"])
+        acls["virtualNetworkRules"] = list(acls.get("virtualNetworkRules") or ()) + list(new_rules)
+        acls["ipRules"] = list(acls.get("ipRules") or ())
+        acls["bypass"] = acls.get("bypass") or "AzureServices"
+        acls["defaultAction"] = DENY
+        properties: dict[str, Any] = {"networkAcls": acls}
+        before: dict[str, Any] = {"networkAcls.defaultAction": state.default_action}
+        after: dict[str, Any] = {"networkAcls.defaultAction": DENY}
+        if new_rules:
+            before["networkAcls.virtualNetworkRules"] = sorted(state.vnet_rule_subnet_ids)
+            after["networkAcls.virtualNetworkRules"] = sorted(
+                state.vnet_rule_subnet_ids | {r["id"].lower() for r in new_rules})
+        if public_network_access:
+            properties["publicNetworkAccess"] = public_network_access
+            before["publicNetworkAccess"] = state.public_network_access
+            after["publicNetworkAccess"] = public_network_access
+        rid = state.id
+        return Change(
+            phase=Phase.PUBLIC_ACCESS if public_network_access else Phase.FIREWALL_RULES,
+            target=str(rid),
+            summary="disable public network access and deny the firewall's default"
+            if public_network_access else "allow the service-endpoint subnets and deny all other networks",
+            before=before,
+            after=after,
+            apply=lambda: self.update(arm, rid, {"properties": properties}),
+        )
