@@ -1,0 +1,30 @@
+"""Azure Functions entry points (Python v2 programming model): wiring only.
+
+Event Grid → ``on_resource_event`` (filter, enqueue; no ARM calls, answers in
+milliseconds) → queue ``harden-requests`` → ``harden_resource`` (ARM work).
+The logic lives in ``remediators/``.
+"""
+import azure.functions as func
+
+from remediators.handlers import accept_event, event_as_dict, process_message
+from remediators.runtime import engine_for
+from remediators.settings import Settings
+
+QUEUE_NAME = "harden-requests"
+
+app = func.FunctionApp()
+
+
+@app.function_name("on_resource_event")
+@app.event_grid_trigger(arg_name="event")
+@app.queue_output(arg_name="requests", queue_name=QUEUE_NAME, connection="AzureWebJobsStorage")
+def on_resource_event(event: func.EventGridEvent, requests: func.Out[str]) -> None:
+    message = accept_event(event_as_dict(event), Settings.from_env())
+    if message is not None:
+        requests.set(message)
+
+
+@app.function_name("harden_resource")
+@app.queue_trigger(arg_name="message", queue_name=QUEUE_NAME, connection="AzureWebJobsStorage")
+def harden_resource(message: func.QueueMessage) -> None:
+    process_message(message.get_body().decode("utf-8"), engine_for(Settings.from_env()))

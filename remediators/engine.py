@@ -1,0 +1,219 @@
+"""Where a request becomes a plan, and a plan becomes ARM writes.
+
+``Engine.evaluate`` reads the resource, decides from its ``harden`` tag and
+current state, plans the changes (reading more state as needed) and, unless
+this is a dry run, applies them in :class:`~remediators.model.Phase` order.
+A compliant resource costs one read and plans nothing, which is what makes
+the events raised by our own writes settle.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Mapping
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from . import registry
+from .arm import ArmClients, error_code_of
+from .model import DENY, Change, HardenRequest, Mode, Outcome, ResourceState, Status
+from .network import LockoutRisk, NetworkPlanner, private_endpoint_name
+from .notify import Notifier
+from .resource_id import InvalidResourceId, ResourceId
+from .services.base import ServiceRemediator
+from .settings import Settings, SettingsError
+
+logger = logging.getLogger(__name__)
+
+TAG_NAME = "harden"
+ALLOWED_VALUES = ", ".join(m.value for m in Mode)
+# Errors ARM returns for a request that can never succeed on this resource;
+# retrying them would only loop. Everything else is retried by the host.
+_REJECTED_STATUSES = (400, 422)
+_UNSUPPORTED_HINTS = ("sku", "tier", "premium", "notsupported", "not supported")
+
+
+class HardeningFailed(RuntimeError):
+    """A hardening failed in a way a later attempt may fix; the host retries the message."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(f"{outcome.resource_id}: {outcome.reason}")
+        self.outcome = outcome
+
+
+def requested_mode(tags: Mapping[str, str]) -> tuple[str | None, Mode | None]:
+    """The raw ``harden`` tag value and the mode it names (tag name and value ignore case)."""
+    for name, value in tags.items():
+        if name.lower() == TAG_NAME:
+            try:
+                return value, Mode(value.strip().lower())
+            except ValueError:
+                return value, None
+    return None, None
+
+
+class Engine:
+    """Evaluates one request at a time; collaborators are injected.
+
+    :param settings: Validated app settings.
+    :param clients_for: ARM clients for a subscription id.
+    :param notifier: Publishes every outcome.
+    """
+
+    def __init__(self, settings: Settings, *, clients_for: Callable[[str], ArmClients],
+                 notifier: Notifier) -> None:
+        self._settings = settings
+        self._clients_for = clients_for
+        self._notifier = notifier
+        self._network = NetworkPlanner(clients_for, settings)
+
+    def handle(self, request: HardenRequest) -> Outcome:
+        """Evaluate, publish the outcome, and raise :class:`HardeningFailed` if a retry may help."""
+        try:
+            outcome = self.evaluate(request)
+        except HardeningFailed as failure:
+            self._notifier.publish(failure.outcome)
+            raise
+        self._notifier.publish(outcome)
+        return outcome
+
+    def evaluate(self, request: HardenRequest) -> Outcome:
+        def result(status: Status, code: str, reason: str, **extra: object) -> Outcome:
+            return Outcome(status, request.resource_id, code, reason, request, **extra)  # type: ignore[arg-type]
+
+        try:
+            rid = ResourceId.parse(request.resource_id)
+        except InvalidResourceId as exc:
+            return result(Status.FAILED, "invalid-request", str(exc))
+        service = registry.service_for(rid.type)
+        if service is None:
+            return result(Status.SKIPPED, "unhandled-type", f"{rid.type} is not a handled resource type")
+        if self._excluded(rid):
+            return result(Status.SKIPPED, "excluded",
+                          "this resource is excluded (HARDEN_EXCLUDE_RESOURCE_IDS or the app's own resources)",
+                          resource_type=service.spec.resource_type)
+        arm = self._clients_for(rid.subscription_id)
+        try:
+            state = service.read(arm, rid)
+        except ResourceNotFoundError:
+            return result(Status.SKIPPED, "resource-gone", "the resource no longer exists",
+                          resource_type=service.spec.resource_type)
+        except HttpResponseError as exc:
+            raise HardeningFailed(self._failure(request, service, None, exc, ())) from exc
+        return self._decide(request, service, arm, state)
+
+    def _decide(self, request: HardenRequest, service: ServiceRemediator, arm: ArmClients,
+                state: ResourceState) -> Outcome:
+        kind = service.spec.resource_type
+        tag, mode = requested_mode(state.tags)
+
+        def result(status: Status, code: str, reason: str, changes: tuple[Change, ...] = ()) -> Outcome:
+            return Outcome(status, request.resource_id, code, reason, request, kind, tag, changes)
+
+        if tag is None:
+            if state.public and state.default_action != DENY:
+                return result(Status.SKIPPED, "untagged-public",
+                              f"{service.spec.display_name} is open to public networks and has no "
+                              f"'{TAG_NAME}' tag; add {TAG_NAME}=private or {TAG_NAME}=service-endpoint "
+                              f"to harden it, or {TAG_NAME}=off to silence this")
+            return result(Status.SKIPPED, "untagged", "no harden tag, and not open to public networks")
+        if mode is None:
+            return result(Status.FAILED, "unknown-tag-value",
+                          f"tag {TAG_NAME}={tag!r} is not understood; allowed values: {ALLOWED_VALUES}")
+        if mode is Mode.OFF:
+            return result(Status.SKIPPED, "opted-out", f"tag {TAG_NAME}=off: never touched")
+        if state.unsupported:
+            return result(Status.UNSUPPORTED, "unsupported", state.unsupported)
+        if self._compliant(state, mode):
+            return result(Status.SKIPPED, "already-compliant", f"already hardened as {TAG_NAME}={mode.value} asks")
+
+        try:
+            changes = self._plan(service, arm, state, mode)
+        except SettingsError as exc:
+            return result(Status.FAILED, "setting-missing", str(exc))
+        except LockoutRisk as exc:
+            return result(Status.FAILED, "lockout-risk", str(exc))
+        except HttpResponseError as exc:
+            raise HardeningFailed(self._failure(request, service, tag, exc, ())) from exc
+        if not changes:
+            return result(Status.SKIPPED, "already-compliant", "nothing to change")
+        if self._settings.dry_run:
+            return result(Status.PLANNED, "dry-run",
+                          f"HARDEN_DRY_RUN is on: {len(changes)} change(s) planned, none made", tuple(changes))
+        return self._apply(request, service, tag, changes)
+
+    def _plan(self, service: ServiceRemediator, arm: ArmClients, state: ResourceState,
+              mode: Mode) -> list[Change]:
+        if mode is Mode.PRIVATE:
+            changes = self._network.plan_private_endpoints(state)
+            changes += service.plan_lockdown(arm, state)
+        else:
+            subnets = self._settings.service_endpoint_subnet_ids
+            if not subnets:
+                raise SettingsError("HARDEN_SERVICE_ENDPOINT_SUBNET_IDS is not set; "
+                                    "harden=service-endpoint needs it")
+            changes = self._network.plan_service_endpoints(service.spec.service_endpoint, subnets)
+            changes += service.plan_vnet_rules(arm, state, subnets)
+        return sorted(changes, key=lambda c: c.phase)
+
+    def _apply(self, request: HardenRequest, service: ServiceRemediator, tag: str,
+               changes: list[Change]) -> Outcome:
+        done: list[Change] = []
+        for change in changes:
+            logger.info("Applying to %s: %s", change.target, change.summary)
+            try:
+                change.apply()
+            except LockoutRisk as exc:
+                return Outcome(Status.FAILED, request.resource_id, "lockout-risk", str(exc), request,
+                               service.spec.resource_type, tag, tuple(done))
+            except HttpResponseError as exc:
+                failure = self._failure(request, service, tag, exc, tuple(done))
+                if failure.status is Status.FAILED and failure.reason_code == "arm-error":
+                    raise HardeningFailed(failure) from exc
+                return failure
+            done.append(change)
+        return Outcome(Status.HARDENED, request.resource_id, "hardened",
+                       f"{len(done)} change(s) made as {TAG_NAME}={tag} asks", request,
+                       service.spec.resource_type, tag, tuple(done))
+
+    @staticmethod
+    def _failure(request: HardenRequest, service: ServiceRemediator, tag: str | None,
+                 exc: HttpResponseError, done: tuple[Change, ...]) -> Outcome:
+        code = (exc.error.code if exc.error and exc.error.code else None) or (
+            error_code_of(exc.response) if exc.response is not None else None) or "Unknown"
+        message = (exc.error.message if exc.error and exc.error.message else None) or str(exc.message or exc)
+        status_code = exc.status_code or 0
+        error = {"code": code, "message": message, "status": str(status_code)}
+        applied = f" after {len(done)} change(s)" if done else ""
+        if status_code in _REJECTED_STATUSES:
+            hint = f"{code} {message}".lower()
+            unsupported = any(h in hint for h in _UNSUPPORTED_HINTS)
+            return Outcome(Status.UNSUPPORTED if unsupported else Status.FAILED, request.resource_id,
+                           "rejected-by-arm",
+                           f"ARM rejected the change{applied} ({code}): {message}; not retried",
+                           request, service.spec.resource_type, tag, done, error)
+        return Outcome(Status.FAILED, request.resource_id, "arm-error",
+                       f"ARM error{applied} ({status_code} {code}): {message}; the message will be retried",
+                       request, service.spec.resource_type, tag, done, error)
+
+    def _excluded(self, rid: ResourceId) -> bool:
+        if rid.key in self._settings.excluded_resource_ids:
+            return True
+        return (rid.type.lower() == "microsoft.storage/storageaccounts"
+                and rid.name.lower() in self._settings.excluded_storage_account_names)
+
+    def _compliant(self, state: ResourceState, mode: Mode) -> bool:
+        """Decided from the one read alone, so that a compliant resource costs one GET."""
+        if mode is Mode.PRIVATE:
+            expected = {self._expected_endpoint_id(state, g.group_id) for g in state.private_link_groups}
+            return (not state.public and state.default_action in (None, DENY)
+                    and (not self._settings.private_endpoint_subnet_id or expected <= state.private_endpoint_ids))
+        if not state.public:
+            return True  # Stricter than asked; we never loosen.
+        wanted = {s.lower() for s in self._settings.service_endpoint_subnet_ids}
+        return bool(wanted) and state.default_action in (None, DENY) and wanted <= state.vnet_rule_subnet_ids
+
+    def _expected_endpoint_id(self, state: ResourceState, group_id: str) -> str:
+        sid = ResourceId.parse(self._settings.private_endpoint_subnet_id or "")
+        return (f"/subscriptions/{sid.subscription_id}/resourcegroups/{sid.resource_group}"
+                f"/providers/microsoft.network/privateendpoints/"
+                f"{private_endpoint_name(state.id.name, group_id)}").lower()

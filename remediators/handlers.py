@@ -1,0 +1,59 @@
+"""What the two functions do, kept apart from the Functions decorators.
+
+``accept_event`` runs in the Event Grid trigger: validate, filter, enqueue,
+with zero ARM calls. ``process_message`` runs in the queue trigger and does
+the ARM work through the engine.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from .engine import Engine
+from .events import InvalidRequest, decode_request, encode_request, triage
+from .model import Outcome, Status
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def event_as_dict(event: Any) -> dict[str, Any]:
+    """An ``azure.functions.EventGridEvent`` as the Event Grid schema dict ``triage`` reads."""
+    try:
+        data = event.get_json()
+    except ValueError:
+        data = None
+    return {"id": event.id, "subject": event.subject, "eventType": event.event_type,
+            "eventTime": str(event.event_time) if event.event_time else None, "data": data}
+
+
+def accept_event(event: Mapping[str, Any], settings: Settings) -> str | None:
+    """The queue message to send for this event, or ``None`` when it needs no look.
+
+    Never raises on a bad event: Event Grid would redeliver it for a day.
+    """
+    verdict = triage(event, settings)
+    if verdict.request is None:
+        logger.info("Dropped event %.64r: %s", event.get("id"), verdict.reason)
+        return None
+    logger.info("Queued %s (event %s, %s)", verdict.request.resource_id, verdict.request.event_id,
+                verdict.request.operation_name)
+    return encode_request(verdict.request)
+
+
+def process_message(text: str, engine: Engine) -> Outcome | None:
+    """Evaluate one queued request.
+
+    A message we cannot read is logged and dropped (it can never succeed);
+    :class:`~remediators.engine.HardeningFailed` propagates so the host retries
+    and finally moves the message to the poison queue.
+    """
+    try:
+        request = decode_request(text)
+    except InvalidRequest as exc:
+        logger.error("Dropped an unreadable queue message: %s", exc)
+        return None
+    outcome = engine.handle(request)
+    if outcome.status is Status.FAILED:
+        logger.warning("Failed, not retried: %s: %s", outcome.resource_id, outcome.reason)
+    return outcome

@@ -1,0 +1,26 @@
+"""Builds the engine from app settings: the one place real credentials are made."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from azure.identity import DefaultAzureCredential
+
+from .arm import ArmClients
+from .engine import Engine
+from .notify import Notifier
+from .settings import Settings
+
+
+@lru_cache(maxsize=4)
+def engine_for(settings: Settings) -> Engine:
+    """One engine (and one token cache) per distinct configuration."""
+    credential = DefaultAzureCredential(managed_identity_client_id=settings.client_id)
+
+    @lru_cache(maxsize=16)
+    def clients_for(subscription_id: str) -> ArmClients:
+        return ArmClients(credential, subscription_id, endpoint=settings.arm_endpoint,
+                          polling_interval=settings.poll_interval_seconds)
+
+    notifier = Notifier.for_topic(settings.notify_topic_endpoint, key=settings.notify_topic_key,
+                                  credential=credential)
+    return Engine(settings, clients_for=clients_for, notifier=notifier)

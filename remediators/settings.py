@@ -1,0 +1,164 @@
+"""App settings, read once per distinct environment and validated up front.
+
+A malformed setting raises :class:`SettingsError` naming it, so a bad
+deployment fails at its first event instead of half-working.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Mapping
+from urllib.parse import urlparse
+
+from .resource_id import InvalidResourceId, ResourceId, is_subscription_id
+
+PUBLIC_CLOUD_ARM = "https://management.azure.com"
+
+_KEYS = (
+    "HARDEN_SUBSCRIPTION_IDS", "HARDEN_PRIVATE_ENDPOINT_SUBNET_ID", "HARDEN_SERVICE_ENDPOINT_SUBNET_IDS",
+    "HARDEN_DNS_ZONES_RESOURCE_GROUP_ID", "HARDEN_UNTAGGED", "HARDEN_DRY_RUN",
+    "HARDEN_NOTIFY_TOPIC_ENDPOINT", "HARDEN_NOTIFY_TOPIC_KEY", "HARDEN_EXCLUDE_RESOURCE_IDS",
+    "AZURE_RESOURCE_MANAGER_ENDPOINT", "AZURE_CLIENT_ID", "HARDEN_POLL_INTERVAL_SECONDS",
+    # Set by App Service: lets the app recognise, and never harden, itself.
+    "WEBSITE_SITE_NAME", "WEBSITE_RESOURCE_GROUP", "WEBSITE_OWNER_NAME",
+    "AzureWebJobsStorage__accountName",
+)
+
+
+class SettingsError(ValueError):
+    """An app setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration. See README "Configuration" for each setting."""
+
+    subscription_ids: frozenset[str]
+    private_endpoint_subnet_id: str | None = None
+    service_endpoint_subnet_ids: tuple[str, ...] = ()
+    dns_zones_resource_group_id: str | None = None
+    report_untagged: bool = True
+    dry_run: bool = False
+    notify_topic_endpoint: str | None = None
+    notify_topic_key: str | None = None
+    excluded_resource_ids: frozenset[str] = frozenset()
+    excluded_storage_account_names: frozenset[str] = frozenset()
+    arm_endpoint: str = PUBLIC_CLOUD_ARM
+    client_id: str | None = None
+    poll_interval_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        return _parse(tuple(env.get(k) for k in _KEYS))
+
+
+@lru_cache(maxsize=8)
+def _parse(values: tuple[str | None, ...]) -> Settings:
+    raw = {k: (v.strip() if v else "") for k, v in zip(_KEYS, values)}
+
+    subscriptions = _split(raw["HARDEN_SUBSCRIPTION_IDS"])
+    if not subscriptions:
+        raise SettingsError("HARDEN_SUBSCRIPTION_IDS is not set: list the subscription ids to harden, "
+                            "comma-separated")
+    for sub in subscriptions:
+        if not is_subscription_id(sub):
+            raise SettingsError(f"HARDEN_SUBSCRIPTION_IDS: {sub!r} is not a subscription GUID")
+
+    pe_subnet = raw["HARDEN_PRIVATE_ENDPOINT_SUBNET_ID"] or None
+    if pe_subnet:
+        _subnet("HARDEN_PRIVATE_ENDPOINT_SUBNET_ID", pe_subnet)
+    se_subnets = tuple(_subnet("HARDEN_SERVICE_ENDPOINT_SUBNET_IDS", s)
+                       for s in _split(raw["HARDEN_SERVICE_ENDPOINT_SUBNET_IDS"]))
+    zones_rg = raw["HARDEN_DNS_ZONES_RESOURCE_GROUP_ID"] or None
+    if zones_rg:
+        parts = zones_rg.split("/")
+        if (len(parts) != 5 or parts[0] or parts[1].lower() != "subscriptions"
+                or parts[3].lower() != "resourcegroups" or not is_subscription_id(parts[2]) or not parts[4]):
+            raise SettingsError("HARDEN_DNS_ZONES_RESOURCE_GROUP_ID must look like "
+                                f"/subscriptions/<guid>/resourceGroups/<name>, got {zones_rg!r}")
+
+    untagged = (raw["HARDEN_UNTAGGED"] or "report").lower()
+    if untagged not in ("report", "ignore"):
+        raise SettingsError(f"HARDEN_UNTAGGED must be 'report' or 'ignore', got {raw['HARDEN_UNTAGGED']!r}")
+    dry_run = _bool("HARDEN_DRY_RUN", raw["HARDEN_DRY_RUN"])
+
+    topic = raw["HARDEN_NOTIFY_TOPIC_ENDPOINT"] or None
+    if topic:
+        _https("HARDEN_NOTIFY_TOPIC_ENDPOINT", topic)
+    arm = raw["AZURE_RESOURCE_MANAGER_ENDPOINT"] or PUBLIC_CLOUD_ARM
+    _https("AZURE_RESOURCE_MANAGER_ENDPOINT", arm)
+
+    excluded = {e.lower() for e in _split(raw["HARDEN_EXCLUDE_RESOURCE_IDS"])}
+    for item in excluded:
+        try:
+            ResourceId.parse(item)
+        except InvalidResourceId as exc:
+            raise SettingsError(f"HARDEN_EXCLUDE_RESOURCE_IDS: {exc}") from exc
+    excluded |= _own_site_id(raw)
+    own_storage = raw["AzureWebJobsStorage__accountName"].lower()
+
+    poll = raw["HARDEN_POLL_INTERVAL_SECONDS"] or "5"
+    try:
+        poll_interval = float(poll)
+    except ValueError:
+        poll_interval = -1.0
+    if not 0 <= poll_interval <= 60:
+        raise SettingsError(f"HARDEN_POLL_INTERVAL_SECONDS must be a number of seconds from 0 to 60, got {poll!r}")
+
+    return Settings(
+        subscription_ids=frozenset(s.lower() for s in subscriptions),
+        private_endpoint_subnet_id=pe_subnet,
+        service_endpoint_subnet_ids=se_subnets,
+        dns_zones_resource_group_id=zones_rg,
+        report_untagged=untagged == "report",
+        dry_run=dry_run,
+        notify_topic_endpoint=topic,
+        notify_topic_key=raw["HARDEN_NOTIFY_TOPIC_KEY"] or None,
+        excluded_resource_ids=frozenset(excluded),
+        excluded_storage_account_names=frozenset({own_storage} if own_storage else ()),
+        arm_endpoint=arm.rstrip("/"),
+        client_id=raw["AZURE_CLIENT_ID"] or None,
+        poll_interval_seconds=poll_interval,
+    )
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _subnet(name: str, value: str) -> str:
+    try:
+        rid = ResourceId.parse(value)
+    except InvalidResourceId as exc:
+        raise SettingsError(f"{name}: {exc}") from exc
+    if rid.type.lower() != "microsoft.network/virtualnetworks/subnets":
+        raise SettingsError(f"{name}: {value!r} is not a subnet id (…/virtualNetworks/<vnet>/subnets/<subnet>)")
+    return value
+
+
+def _bool(name: str, value: str) -> bool:
+    if value.lower() in ("", "false", "0", "no"):
+        return False
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    raise SettingsError(f"{name} must be true or false, got {value!r}")
+
+
+def _https(name: str, value: str) -> None:
+    url = urlparse(value)
+    if url.scheme != "https" or not url.netloc:
+        raise SettingsError(f"{name} must be an https:// URL, got {value!r}")
+
+
+def _own_site_id(raw: Mapping[str, str]) -> set[str]:
+    """The app's own site id, from what App Service tells every app about itself.
+
+    WEBSITE_OWNER_NAME is ``<subscription id>+<webspace>``.
+    """
+    site, group, owner = raw["WEBSITE_SITE_NAME"], raw["WEBSITE_RESOURCE_GROUP"], raw["WEBSITE_OWNER_NAME"]
+    subscription = owner.split("+", 1)[0]
+    if site and group and is_subscription_id(subscription):
+        return {f"/subscriptions/{subscription}/resourcegroups/{group}/providers/microsoft.web/sites/{site}".lower()}
+    return set()
