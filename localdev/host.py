@@ -1,0 +1,139 @@
+"""Plays the Functions host's part for our two functions, below the real host.
+
+Core Tools cannot be installed here, so this does what the host does with our
+bindings, on Azurite: the Event Grid trigger's queue output binding enqueues
+(base64, like the Queues extension), the queue trigger dequeues, retries a
+failing message up to ``maxDequeueCount`` times, then moves it to the
+``<queue>-poison`` queue. The user functions are called exactly as written.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import azure.functions as func
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import (BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient,
+                                 QueueServiceClient)
+
+logger = logging.getLogger(__name__)
+HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
+
+
+class _Out(func.Out[str]):
+    """The value an output binding would write."""
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    def set(self, val: str) -> None:
+        self.value = val
+
+    def get(self) -> str | None:
+        return self.value
+
+
+@dataclass
+class Delivery:
+    """What happened to one queue message."""
+
+    message: str
+    dequeue_count: int
+    error: BaseException | None = None
+    poisoned: bool = False
+
+
+@dataclass
+class LocalHost:
+    """Our function app's bindings on Azurite.
+
+    :param app: The ``func.FunctionApp`` from ``function_app.py``.
+    :param connection_string: Azurite's connection string (``AzureWebJobsStorage``).
+    """
+
+    app: func.FunctionApp
+    connection_string: str
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        functions = {f.get_function_name(): f for f in self.app.get_functions()}
+        self._on_event = functions["on_resource_event"].get_user_function()
+        self._worker = functions["harden_resource"].get_user_function()
+        queue_binding = next(b for b in functions["harden_resource"].get_bindings() if b.type == "queueTrigger")
+        self.queue_name: str = queue_binding.queue_name
+        host = json.loads(HOST_JSON.read_text())
+        self.max_dequeue_count: int = host["extensions"]["queues"]["maxDequeueCount"]
+        service = QueueServiceClient.from_connection_string(self.connection_string)
+        self._queue = self._client(self.queue_name)
+        self._poison = self._client(self.queue_name + "-poison")
+        for queue in (self.queue_name, self.queue_name + "-poison"):
+            try:
+                service.create_queue(queue)
+            except ResourceExistsError:
+                pass
+
+    def _client(self, name: str) -> QueueClient:
+        return QueueClient.from_connection_string(
+            self.connection_string, name, message_encode_policy=BinaryBase64EncodePolicy(),
+            message_decode_policy=BinaryBase64DecodePolicy())
+
+    def deliver(self, event: Mapping[str, Any]) -> str | None:
+        """Deliver one Event Grid schema event to the trigger; returns what it enqueued."""
+        out = _Out()
+        self._on_event(event=to_function_event(event), requests=out)
+        if out.value is not None:
+            self._queue.send_message(out.value.encode("utf-8"))
+        return out.value
+
+    def run_queue(self, *, max_messages: int = 1000) -> list[Delivery]:
+        """Process queued messages until the queue is empty, as the host would."""
+        handled: list[Delivery] = []
+        for _ in range(max_messages):
+            batch = list(self._queue.receive_messages(max_messages=1, visibility_timeout=30))
+            if not batch:
+                break
+            message = batch[0]
+            text = message.content.decode("utf-8")
+            delivery = Delivery(text, message.dequeue_count)
+            try:
+                self._worker(message=func.QueueMessage(id=message.id, body=message.content,
+                                                       dequeue_count=message.dequeue_count))
+            except Exception as exc:  # noqa: BLE001 - the host catches every function failure
+                delivery.error = exc
+                if message.dequeue_count >= self.max_dequeue_count:
+                    self._poison.send_message(message.content)
+                    self._queue.delete_message(message)
+                    delivery.poisoned = True
+                else:
+                    self._queue.update_message(message, visibility_timeout=0)
+            else:
+                self._queue.delete_message(message)
+            handled.append(delivery)
+        self.deliveries += handled
+        return handled
+
+    def poison_messages(self) -> list[str]:
+        return [m.content.decode("utf-8") for m in self._poison.peek_messages(max_messages=32)]
+
+    def clear(self) -> None:
+        self._queue.clear_messages()
+        self._poison.clear_messages()
+
+
+def to_function_event(event: Mapping[str, Any]) -> func.EventGridEvent:
+    """An Event Grid schema dict as the worker hands it to a Python function."""
+    when = event.get("eventTime")
+    try:
+        event_time = dt.datetime.fromisoformat(str(when).replace("Z", "+00:00")[:26]) if when else None
+    except ValueError:
+        event_time = None
+    return func.EventGridEvent(
+        id=event.get("id"), data=event.get("data"), topic=event.get("topic"), subject=event.get("subject"),
+        event_type=event.get("eventType"), event_time=event_time, data_version=event.get("dataVersion"))
+
+
+Deliver = Callable[[Mapping[str, Any]], "str | None"]
