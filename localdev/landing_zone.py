@@ -100,7 +100,7 @@ def seed_network(emu: Any, lz: LandingZone = LandingZone()) -> LandingZone:
     return lz
 
 
-def _seed(emu: Any, resource_id: str, example: str, tags: Mapping[str, str] | None,
+def seed_from_example(emu: Any, resource_id: str, example: str, tags: Mapping[str, str] | None,
           mutate: Callable[[dict[str, Any]], None] | None = None) -> str:
     body = example_body(example)
     body["location"] = LOCATION
@@ -109,25 +109,3 @@ def _seed(emu: Any, resource_id: str, example: str, tags: Mapping[str, str] | No
         mutate(body)
     emu.seed(resource_id, body)
     return resource_id
-
-
-def seed_key_vault(emu: Any, lz: LandingZone, name: str, *, tags: Mapping[str, str] | None = None) -> str:
-    """A public vault shaped like Microsoft's Vaults_Get example (no networkAcls at all)."""
-    def mutate(body: dict[str, Any]) -> None:
-        body["properties"]["vaultUri"] = f"https://{name}.vault.azure.net"
-        body["properties"].pop("hsmPoolResourceId", None)
-    return _seed(emu, lz.resource_id(f"Microsoft.KeyVault/vaults/{name}"), "getVault.json", tags, mutate)
-
-
-def seed_storage_account(emu: Any, lz: LandingZone, name: str, *, tags: Mapping[str, str] | None = None,
-                         hns: bool = False, ip_rules: list[str] | None = None) -> str:
-    """A public account shaped like StorageAccounts_GetProperties (no publicNetworkAccess)."""
-    def mutate(body: dict[str, Any]) -> None:
-        props = body["properties"]
-        props["isHnsEnabled"] = hns
-        props["networkAcls"]["ipRules"] = [{"value": ip, "action": "Allow"} for ip in ip_rules or ()]
-        for endpoints in (props["primaryEndpoints"],):
-            for key in ("web", "dfs", "blob", "file", "queue", "table"):
-                endpoints[key] = f"https://{name}.{key}.core.windows.net/"
-    return _seed(emu, lz.resource_id(f"Microsoft.Storage/storageAccounts/{name}"),
-                 "StorageAccountGetProperties.json", tags, mutate)

@@ -1,0 +1,288 @@
+"""Microsoft.Network rules: VNets, subnets, private endpoints, private DNS.
+
+Sources:
+- Subnet PUT is a full replace (omitted serviceEndpoints / NSG / route table / delegations are removed):
+  Azure/azure-sdk-for-python#28350, Azure/azure-cli#8204, Azure/azure-powershell#10099.
+- Subnets share the VNet's etag and appear both in ``properties.subnets`` and as child resources
+  (learn.microsoft.com/rest/api/virtualnetwork/subnets).
+- "InUseSubnetCannotBeDeleted" and "SubnetMissingRequiredDelegation" are the Network RP's codes
+  (learn.microsoft.com/azure/virtual-network/virtual-network-manage-subnet, troubleshooting guides).
+- Private DNS zones only exist in location "global" (ARM's LocationNotAvailableForResourceType), and
+  a zone can be linked to a VNet only once, reported through the LRO as
+  ``Conflict: Private zone '<zone>' is already linked to the virtual network '<vnet>'.``
+  (ansible-collections/azure#813, terraform "polling after CreateOrUpdate: Code=Conflict").
+"""
+
+from __future__ import annotations
+
+from . import ids, privatelink
+from .errors import ArmError, bad_request, invalid_reference
+from .rules import (
+    Embed,
+    Rule,
+    Write,
+    check_enum,
+    commit,
+    default_props,
+    delete_cascade,
+    get_in,
+    ieq,
+    prepare,
+    validate,
+)
+from .store import Record, Store
+
+NET = "Microsoft.Network"
+
+# Actions ARM fills into a delegation (the SDK never sends them: they are read-only).
+# From "az network vnet subnet list-available-delegations".
+DELEGATION_ACTIONS = {
+    "microsoft.web/serverfarms": ["Microsoft.Network/virtualNetworks/subnets/action"],
+    "microsoft.containerinstance/containergroups": ["Microsoft.Network/virtualNetworks/subnets/action"],
+    "microsoft.app/environments": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
+    "microsoft.dbforpostgresql/flexibleservers": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
+    "microsoft.sql/managedinstances": [
+        "Microsoft.Network/virtualNetworks/subnets/join/action",
+        "Microsoft.Network/virtualNetworks/subnets/prepareNetworkPolicies/action",
+        "Microsoft.Network/virtualNetworks/subnets/unprepareNetworkPolicies/action",
+    ],
+}
+
+
+# -- subnets --------------------------------------------------------------------------
+
+def _normalize_subnet(w: Write) -> None:
+    for se in w.props.get("serviceEndpoints") or []:
+        if isinstance(se, dict):
+            se.setdefault("locations", ["*"])
+            se["provisioningState"] = "Succeeded"
+    for d in w.props.get("delegations") or []:
+        if not isinstance(d, dict):
+            continue
+        dprops = d.setdefault("properties", {})
+        service = str(dprops.get("serviceName", ""))
+        d.setdefault("name", service.replace("/", ".") or "delegation")
+        d["id"] = f"{w.id}/delegations/{d['name']}"
+        d["type"] = f"{NET}/virtualNetworks/subnets/delegations"
+        dprops["actions"] = list(DELEGATION_ACTIONS.get(service.lower(), ["Microsoft.Network/virtualNetworks/subnets/action"]))
+        dprops["provisioningState"] = "Succeeded"
+
+
+def _validate_subnet_delegations(w: Write) -> ArmError | None:
+    """A service association link pins the delegation it was created through."""
+    delegated = {str(get_in(d, "properties", "serviceName", default="")).lower() for d in w.props.get("delegations") or []}
+    for sal in w.old_props.get("serviceAssociationLinks") or []:
+        linked = str(get_in(sal, "properties", "linkedResourceType", default=""))
+        if linked and linked.lower() not in delegated:
+            return bad_request(
+                "SubnetMissingRequiredDelegation",
+                f"Subnet {w.id} requires any of the following delegation(s) [{linked}] to reference service "
+                f"association link {sal.get('id', '')}.",
+            )
+    return None
+
+
+def _subnet_in_use(store: Store, rec: Record) -> ArmError | None:
+    users = [p.get("id") for p in rec.props.get("privateEndpoints") or []]
+    users += [c.get("id") for c in rec.props.get("ipConfigurations") or []]
+    users += [s.get("id") for s in rec.props.get("serviceAssociationLinks") or []]
+    users = [u for u in users if u]
+    if not users:
+        return None
+    return bad_request(
+        "InUseSubnetCannotBeDeleted",
+        f"Subnet {rec.id.rsplit('/', 1)[-1]} is in use by {users[0]} and cannot be deleted. In order to delete the "
+        "subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.",
+    )
+
+
+def _share_vnet_etag(store: Store, vnet_id: str, etag: str) -> None:
+    """Subnets carry their VNet's etag: any change in the VNet family changes all of them."""
+    vnet = store.get(vnet_id)
+    if vnet is not None:
+        vnet.body["etag"] = etag
+    for sub in store.children(vnet_id, "subnets"):
+        sub.body["etag"] = etag
+
+
+def _subnet_after_write(w: Write) -> None:
+    _share_vnet_etag(w.store, w.path.parent_id, w.body["etag"])
+
+
+SUBNET = Rule(
+    type=f"{NET}/virtualNetworks/subnets",
+    lro_put=True,
+    lro_delete=True,
+    delete_status=202,
+    read_only=("privateEndpoints", "ipConfigurations", "serviceAssociationLinks", "resourceNavigationLinks",
+               "purpose", "ipConfigurationProfiles"),
+    normalize=(_normalize_subnet,),
+    defaults=(default_props(privateEndpointNetworkPolicies="Disabled", privateLinkServiceNetworkPolicies="Enabled"),),
+    validate=(
+        _validate_subnet_delegations,
+        check_enum("privateEndpointNetworkPolicies", "Enabled", "Disabled", "NetworkSecurityGroupEnabled",
+                   "RouteTableEnabled"),
+        check_enum("privateLinkServiceNetworkPolicies", "Enabled", "Disabled"),
+    ),
+    after_write=(_subnet_after_write,),
+    validate_delete=(_subnet_in_use,),
+)
+
+
+# -- virtual networks: subnets inline are the same resources as the children ---------------
+
+def _subnet_writes(w: Write) -> list[Write]:
+    out = []
+    for item in w.props.get("subnets") or []:
+        if isinstance(item, dict) and item.get("name"):
+            sid = ids.child_id(w.id, "subnets", item["name"])
+            path = ids.parse(sid)
+            existing = w.store.get(sid)
+            assert path is not None
+            out.append(prepare(w.store, SUBNET, path, item, existing.body if existing else None, w.method))
+    return out
+
+
+def _validate_vnet(w: Write) -> ArmError | None:
+    if not get_in(w.props, "addressSpace", "addressPrefixes"):
+        return bad_request("InvalidRequestFormat", "Cannot parse the request: addressSpace.addressPrefixes is required.")
+    writes = _subnet_writes(w)
+    kept = {ids.key(s.id) for s in writes}
+    for old in w.store.children(w.id, "subnets"):
+        # Omitting a subnet from a VNet PUT deletes it (the well-known redeploy trap).
+        if ids.key(old.id) not in kept:
+            err = _subnet_in_use(w.store, old)
+            if err:
+                return err
+    for sw in writes:
+        err = validate(SUBNET, sw)
+        if err:
+            return err
+    return None
+
+
+def _vnet_after_write(w: Write) -> None:
+    writes = _subnet_writes(w)
+    kept = {ids.key(s.id) for s in writes}
+    for old in w.store.children(w.id, "subnets"):
+        if ids.key(old.id) not in kept:
+            delete_cascade(w.store, old.id)
+    for sw in writes:
+        commit(SUBNET, sw)
+    _share_vnet_etag(w.store, w.id, w.body["etag"])
+
+
+VNET = Rule(
+    type=f"{NET}/virtualNetworks",
+    tracked=True,
+    lro_put=True,
+    lro_delete=True,
+    delete_status=202,
+    embeds=(Embed("subnets", "subnets", always=True, writable=True),),
+    validate=(_validate_vnet,),
+    after_write=(_vnet_after_write,),
+    validate_delete=(lambda store, rec: next(filter(None, (_subnet_in_use(store, s) for s in store.children(rec.id, "subnets"))), None),),
+)
+
+
+# -- private endpoints ---------------------------------------------------------------------
+
+PRIVATE_ENDPOINT = Rule(
+    type=f"{NET}/privateEndpoints",
+    tracked=True,
+    lro_put=True,
+    lro_delete=True,
+    delete_status=202,
+    read_only=("networkInterfaces", "customDnsConfigs"),
+    normalize=(privatelink.normalize_private_endpoint,),
+    defaults=(privatelink.private_endpoint_defaults,),
+    validate=(privatelink.validate_private_endpoint,),
+    after_write=(privatelink.link_private_endpoint,),
+    after_delete=(privatelink.unlink_private_endpoint,),
+)
+
+ZONE_GROUP = Rule(
+    type=f"{NET}/privateEndpoints/privateDnsZoneGroups",
+    lro_put=True,
+    lro_delete=True,
+    delete_status=202,
+    defaults=(privatelink.zone_group_defaults,),
+    validate=(privatelink.validate_zone_group,),
+    after_write=(privatelink.zone_group_after_write,),
+    after_delete=(privatelink.zone_group_after_delete,),
+)
+
+
+# -- private DNS ---------------------------------------------------------------------------
+
+def _global_only(w: Write) -> ArmError | None:
+    loc = w.body.get("location")
+    if loc is None or ieq(loc, "global"):
+        return None
+    return bad_request(
+        "LocationNotAvailableForResourceType",
+        f"The provided location '{loc}' is not available for resource type '{w.path.type}'. "
+        "List of available regions for the resource type is 'global'.",
+    )
+
+
+def _zone_counts(store: Store, rec: Record, body: dict) -> None:
+    links = store.children(rec.id, "virtualNetworkLinks")
+    props = body.setdefault("properties", {})
+    props.update(
+        maxNumberOfRecordSets=25000,
+        numberOfRecordSets=1 + sum(len(store.children(rec.id, t)) for t in ("A", "AAAA", "CNAME", "MX", "PTR", "SRV", "TXT")),
+        maxNumberOfVirtualNetworkLinks=1000,
+        numberOfVirtualNetworkLinks=len(links),
+        maxNumberOfVirtualNetworkLinksWithRegistration=100,
+        numberOfVirtualNetworkLinksWithRegistration=sum(1 for l in links if l.props.get("registrationEnabled")),
+    )
+
+
+PRIVATE_DNS_ZONE = Rule(
+    type=f"{NET}/privateDnsZones",
+    tracked=True,
+    lro_put=True,
+    lro_patch=True,
+    lro_delete=True,
+    delete_status=202,
+    read_only=("maxNumberOfRecordSets", "numberOfRecordSets", "maxNumberOfVirtualNetworkLinks",
+               "numberOfVirtualNetworkLinks", "maxNumberOfVirtualNetworkLinksWithRegistration",
+               "numberOfVirtualNetworkLinksWithRegistration", "internalId"),
+    validate=(_global_only,),
+    renderers=(_zone_counts,),
+)
+
+
+def _validate_vnet_link(w: Write) -> ArmError | None:
+    vnet_id = get_in(w.props, "virtualNetwork", "id")
+    if not isinstance(vnet_id, str) or w.store.get(vnet_id) is None:
+        return invalid_reference(str(vnet_id), w.id)
+    zone_id = w.path.parent_id
+    zone_name = zone_id.rsplit("/", 1)[-1]
+    for link in w.store.children(zone_id, "virtualNetworkLinks"):
+        if not ids.same_id(link.id, w.id) and ids.same_id(get_in(link.props, "virtualNetwork", "id"), vnet_id):
+            return ArmError(409, "Conflict", f"Private zone '{zone_name}' is already linked to the virtual network '{vnet_id}'.")
+    if w.props.get("registrationEnabled"):
+        for other in w.store.by_type(f"{NET}/privateDnsZones/virtualNetworkLinks"):
+            if (not ids.same_id(other.id, w.id) and other.props.get("registrationEnabled")
+                    and ids.same_id(get_in(other.props, "virtualNetwork", "id"), vnet_id)):
+                other_zone = other.id.rsplit("/virtualNetworkLinks/", 1)[0].rsplit("/", 1)[-1]
+                return ArmError(409, "Conflict", "A virtual network can only be linked to 1 Private DNS zone(s) with "
+                                f"auto-registration enabled; conflicting Private DNS zone is '{other_zone}'.")
+    return None
+
+
+VNET_LINK = Rule(
+    type=f"{NET}/privateDnsZones/virtualNetworkLinks",
+    lro_put=True,
+    lro_patch=True,
+    lro_delete=True,
+    delete_status=202,
+    async_validation=True,  # the Private DNS RP reports conflicts through the operation status
+    read_only=("virtualNetworkLinkState",),
+    defaults=(default_props(registrationEnabled=False), lambda w: w.props.update(virtualNetworkLinkState="Completed")),
+    validate=(_global_only, _validate_vnet_link),
+)
+
+RULES = (VNET, SUBNET, PRIVATE_ENDPOINT, ZONE_GROUP, PRIVATE_DNS_ZONE, VNET_LINK)

@@ -1,0 +1,371 @@
+"""Private endpoints and what they do to their targets.
+
+Group ids per service: https://learn.microsoft.com/azure/private-link/private-endpoint-overview#private-link-resource.
+On success a private endpoint gets an (auto-)approved ``privateEndpointConnections/{name}``
+child on the target; for every type except Microsoft.Web/sites the target's GET also shows
+it under ``properties.privateEndpointConnections`` (see the example GET bodies in
+azure-rest-api-specs, e.g. ServerGet.json / CosmosDBDatabaseAccountGet.json).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import ids
+from .errors import ArmError, bad_request, invalid_reference
+from .rules import Embed, Rule, Write, delete_cascade, get_in, ieq
+from .store import Record, Store
+
+STORAGE_GROUPS = ("blob", "file", "queue", "table", "web", "dfs")
+
+
+def _tier(body: dict) -> str:
+    return str(get_in(body, "sku", "tier") or get_in(body, "sku", "name") or "")
+
+
+def _cosmos_groups(body: dict) -> tuple[str, ...]:
+    # The API of an account decides its sub-resource: kind MongoDB, or a capability.
+    caps = {str(c.get("name", "")).lower() for c in get_in(body, "properties", "capabilities", default=[]) or []}
+    if ieq(body.get("kind"), "MongoDB"):
+        api = "MongoDB"
+    elif "enablecassandra" in caps:
+        api = "Cassandra"
+    elif "enablegremlin" in caps:
+        api = "Gremlin"
+    elif "enabletable" in caps:
+        api = "Table"
+    else:
+        api = "Sql"
+    return (api, "Analytical") if get_in(body, "properties", "enableAnalyticalStorage") else (api,)
+
+
+def _storage_check(body: dict, group: str) -> str | None:
+    if group.lower().startswith("dfs") and not get_in(body, "properties", "isHnsEnabled"):
+        return "The dfs sub-resource requires a storage account with hierarchical namespace (isHnsEnabled) enabled."
+    return None
+
+
+def _sb_check(body: dict, group: str) -> str | None:
+    # learn.microsoft.com/azure/service-bus-messaging/private-link-service: Premium tier only.
+    return None if ieq(_tier(body), "Premium") else "Private endpoints are supported only for Premium tier namespaces."
+
+
+def _eh_check(body: dict, group: str) -> str | None:
+    # learn.microsoft.com/azure/event-hubs/private-link-service: not available in the Basic tier.
+    return "Private endpoints are not supported for Basic tier namespaces." if ieq(_tier(body), "Basic") else None
+
+
+_COSMOS_HOSTS = {"sql": "documents.azure.com", "mongodb": "mongo.cosmos.azure.com", "cassandra": "cassandra.cosmos.azure.com",
+                 "gremlin": "gremlin.cosmos.azure.com", "table": "table.cosmos.azure.com", "analytical": "analytics.cosmos.azure.com"}
+
+
+def _storage_fqdn(name: str, group: str) -> str:
+    base, _, secondary = group.lower().partition("_")
+    return f"{name}{'-secondary' if secondary else ''}.{base}.core.windows.net"
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    type: str
+    groups: Callable[[dict], tuple[str, ...]]  # valid group ids for this target
+    fqdn: Callable[[str, str], str]  # (target name, group id) -> host name
+    check: Callable[[dict, str], str | None] = lambda body, group: None  # tier / feature requirement
+    embedded: bool = True  # shown in the target's properties.privateEndpointConnections
+    connection_provisioning: str = "Succeeded"
+    single_group_field: bool = False  # Cosmos connections also carry "groupId"
+
+
+TARGETS: dict[str, LinkTarget] = {
+    t.type.lower(): t
+    for t in (
+        LinkTarget("Microsoft.KeyVault/vaults", lambda b: ("vault",), lambda n, g: f"{n}.vault.azure.net"),
+        LinkTarget(
+            "Microsoft.Storage/storageAccounts",
+            lambda b: STORAGE_GROUPS + tuple(g + "_secondary" for g in STORAGE_GROUPS),
+            _storage_fqdn,
+            _storage_check,
+        ),
+        LinkTarget("Microsoft.Sql/servers", lambda b: ("sqlServer",), lambda n, g: f"{n}.database.windows.net",
+                   connection_provisioning="Ready"),  # ServerGet.json shows "Ready"
+        LinkTarget("Microsoft.DocumentDB/databaseAccounts", _cosmos_groups,
+                   lambda n, g: f"{n}.{_COSMOS_HOSTS.get(g.lower(), 'documents.azure.com')}", single_group_field=True),
+        LinkTarget("Microsoft.ServiceBus/namespaces", lambda b: ("namespace",), lambda n, g: f"{n}.servicebus.windows.net", _sb_check),
+        LinkTarget("Microsoft.EventHub/namespaces", lambda b: ("namespace",), lambda n, g: f"{n}.servicebus.windows.net", _eh_check),
+        LinkTarget("Microsoft.Web/sites", lambda b: ("sites",), lambda n, g: f"{n}.azurewebsites.net", embedded=False),
+    )
+}
+
+
+def _rp_failed(target_type: str, code: str, message: str) -> ArmError:
+    # The network RP relays target-RP refusals as "Call to <type> failed. Error message: ...".
+    return bad_request(code, f"Call to {target_type} failed. Error message: {message}")
+
+
+def _connections(props: dict) -> list[tuple[dict, bool]]:
+    auto = [(c, False) for c in props.get("privateLinkServiceConnections") or [] if isinstance(c, dict)]
+    manual = [(c, True) for c in props.get("manualPrivateLinkServiceConnections") or [] if isinstance(c, dict)]
+    return auto + manual
+
+
+def _group_ok(target: LinkTarget, body: dict, group: str) -> bool:
+    if target.type == "Microsoft.Web/sites" and group.lower().startswith("sites-"):
+        return True  # deployment slot: "sites-<slot>"
+    return any(ieq(group, g) for g in target.groups(body))
+
+
+# -- Microsoft.Network/privateEndpoints hooks ----------------------------------------
+
+def validate_private_endpoint(w: Write) -> ArmError | None:
+    subnet_id = get_in(w.props, "subnet", "id")
+    if not isinstance(subnet_id, str) or not w.store.get(subnet_id):
+        return invalid_reference(subnet_id or "(subnet)", w.id)
+    old_subnet = get_in(w.old_props, "subnet", "id")
+    if old_subnet and not ids.same_id(old_subnet, subnet_id):
+        return bad_request("CannotChangeSubnetOfPrivateEndpoint", f"Subnet of private endpoint {w.id} cannot be changed.")
+    for conn, _manual in _connections(w.props):
+        cprops = conn.get("properties") or {}
+        conn_id = f"{w.id}/privateLinkServiceConnections/{conn.get('name', '')}"
+        target_id = cprops.get("privateLinkServiceId")
+        parsed = ids.parse(target_id) if isinstance(target_id, str) else None
+        if parsed is None or parsed.is_collection:
+            return bad_request(
+                "LinkedInvalidPropertyId",
+                f"Property id '{target_id}' at path 'properties.privateLinkServiceConnections[*].properties.privateLinkServiceId' "
+                "is invalid. Expect fully qualified resource Id that start with '/subscriptions/{subscriptionId}'.",
+            )
+        target_rec = w.store.get(target_id)
+        if target_rec is None:
+            return invalid_reference(target_id, w.id)
+        groups = cprops.get("groupIds") or []
+        if not groups:
+            return bad_request(
+                "MissingParameterOnPrivateLinkServiceConnection",
+                f"Private link service connection {conn_id} is missing required parameter 'group Id'.",
+            )
+        if len(groups) > 1:
+            # Wording from a real response (DFE-Digital/terraform-azurerm-container-apps-hosting#352).
+            return bad_request(
+                "OnlyOneGroupIdPermitted",
+                f"Private link service connection {conn_id} has the following group Ids: {', '.join(groups)}. Only one "
+                f"group Id is permitted when connecting to a first-party resource ({target_id}).",
+            )
+        target = TARGETS.get(target_rec.type.lower())
+        if target is None:
+            return _rp_failed(target_rec.type, "PrivateLinkServiceNotFound", "The resource type does not support private endpoints.")
+        group = groups[0]
+        if not _group_ok(target, target_rec.body, group):
+            return _rp_failed(
+                target.type,
+                "InvalidPrivateLinkServiceConnectionGroupId",
+                f"Invalid groupId '{group}'. Supported group ids: {', '.join(target.groups(target_rec.body))}.",
+            )
+        problem = target.check(target_rec.body, group)
+        if problem:
+            return _rp_failed(target.type, "PrivateEndpointNotSupportedForTarget", problem)
+    return None
+
+
+def normalize_private_endpoint(w: Write) -> None:
+    """Fill the read-only parts of each connection (id, type, state as the target sees it)."""
+    for conn, manual in _connections(w.props):
+        name = conn.get("name") or "connection"
+        kind = "manualPrivateLinkServiceConnections" if manual else "privateLinkServiceConnections"
+        conn["name"] = name
+        conn["id"] = f"{w.id}/{kind}/{name}"
+        conn["type"] = "Microsoft.Network/privateEndpoints/privateLinkServiceConnections"
+        cprops = conn.setdefault("properties", {})
+        cprops["provisioningState"] = "Succeeded"
+        state = _state_on_target(w.store, cprops.get("privateLinkServiceId"), w.id)
+        cprops["privateLinkServiceConnectionState"] = state or _state("Pending" if manual else "Approved",
+                                                                      cprops.get("requestMessage") if manual else None)
+
+
+def _state(status: str, description: str | None = None) -> dict:
+    return {"status": status, "description": description or ("Auto-Approved" if status == "Approved" else ""),
+            "actionsRequired": "None"}
+
+
+def _state_on_target(store: Store, target_id: Any, pe_id: str) -> dict | None:
+    conn = _find_connection(store, target_id, pe_id) if isinstance(target_id, str) else None
+    return dict(conn.props.get("privateLinkServiceConnectionState") or {}) if conn else None
+
+
+def _find_connection(store: Store, target_id: str, pe_id: str) -> Record | None:
+    for rec in store.children(target_id, "privateEndpointConnections"):
+        if ids.same_id(get_in(rec.body, "properties", "privateEndpoint", "id"), pe_id):
+            return rec
+    return None
+
+
+def _pe_ip(store: Store, subnet_id: str, pe_id: str) -> str:
+    """A stable address in the subnet: Azure reserves .0-.3, so endpoints get .4, .5, ..."""
+    sub = store.get(subnet_id)
+    prefix = (sub.props.get("addressPrefix") or (sub.props.get("addressPrefixes") or [None])[0]) if sub else None
+    pes = [p.get("id", "") for p in (sub.props.get("privateEndpoints") or [])] if sub else []
+    index = next((i for i, p in enumerate(pes) if ids.same_id(p, pe_id)), len(pes))
+    try:
+        return str(ipaddress.ip_network(prefix, strict=False)[4 + index])
+    except (TypeError, ValueError, IndexError):
+        return f"10.0.0.{4 + index % 250}"
+
+
+def private_endpoint_defaults(w: Write) -> None:
+    """Read-only networkInterfaces / customDnsConfigs, recomputed on every write."""
+    p = w.path
+    nic_name = w.props.get("customNetworkInterfaceName") or f"{p.name}.nic.{uuid.uuid5(uuid.NAMESPACE_URL, ids.key(w.id))}"
+    w.props["networkInterfaces"] = [
+        {"id": f"/subscriptions/{p.subscription}/resourceGroups/{p.resource_group}/providers/Microsoft.Network/networkInterfaces/{nic_name}"}
+    ]
+    ip = _pe_ip(w.store, get_in(w.props, "subnet", "id") or "", w.id)
+    dns = []
+    for conn, _manual in _connections(w.props):
+        cprops = conn.get("properties") or {}
+        target_rec = w.store.get(cprops.get("privateLinkServiceId"))
+        target = TARGETS.get(target_rec.type.lower()) if target_rec else None
+        if target and cprops.get("groupIds"):
+            dns.append({"fqdn": target.fqdn(target_rec.id.rsplit("/", 1)[-1], cprops["groupIds"][0]), "ipAddresses": [ip]})
+    w.props["customDnsConfigs"] = dns
+
+
+def link_private_endpoint(w: Write) -> None:
+    """After a PE write: approved connection on each target, PE listed on its subnet."""
+    store, pe_id = w.store, w.id
+    wanted: set[str] = set()
+    for conn, manual in _connections(w.props):
+        cprops = conn.get("properties") or {}
+        target_id = cprops.get("privateLinkServiceId")
+        target_rec = store.get(target_id)
+        target = TARGETS.get(target_rec.type.lower()) if target_rec else None
+        if target_rec is None or target is None:
+            continue  # seeds may point at resources that are not there
+        wanted.add(ids.key(target_rec.id))
+        existing = _find_connection(store, target_rec.id, pe_id)
+        name = existing.id.rsplit("/", 1)[-1] if existing else f"{w.path.name}.{uuid.uuid5(uuid.NAMESPACE_URL, ids.key(pe_id))}"
+        groups = list(cprops.get("groupIds") or [])
+        state = (existing.props.get("privateLinkServiceConnectionState") if existing else None) or _state(
+            "Pending" if manual else "Approved", cprops.get("requestMessage") if manual else None)
+        body: dict[str, Any] = {
+            "properties": {
+                "privateEndpoint": {"id": pe_id},
+                "privateLinkServiceConnectionState": state,
+                "provisioningState": target.connection_provisioning,
+                "groupIds": groups,
+            }
+        }
+        if target.single_group_field and groups:
+            body["properties"]["groupId"] = groups[0]
+        store.put(ids.child_id(target_rec.id, "privateEndpointConnections", name), f"{target.type}/privateEndpointConnections", body)
+    for conn, _manual in _connections(w.old_props):
+        old_target = get_in(conn, "properties", "privateLinkServiceId")
+        if isinstance(old_target, str) and ids.key(old_target) not in wanted:
+            stale = _find_connection(store, old_target, pe_id)
+            if stale:
+                store.delete(stale.id)
+    subnet = store.get(get_in(w.props, "subnet", "id"))
+    if subnet is not None:
+        listed = subnet.props.setdefault("privateEndpoints", [])
+        if not any(ids.same_id(p.get("id"), pe_id) for p in listed):
+            listed.append({"id": pe_id})
+
+
+def unlink_private_endpoint(store: Store, rec: Record) -> None:
+    for conn, _manual in _connections(rec.props):
+        target_id = get_in(conn, "properties", "privateLinkServiceId")
+        stale = _find_connection(store, target_id, rec.id) if isinstance(target_id, str) else None
+        if stale:
+            store.delete(stale.id)
+    subnet = store.get(get_in(rec.props, "subnet", "id"))
+    if subnet is not None and subnet.props.get("privateEndpoints"):
+        subnet.props["privateEndpoints"] = [p for p in subnet.props["privateEndpoints"] if not ids.same_id(p.get("id"), rec.id)]
+
+
+# -- {target}/privateEndpointConnections/{name} ----------------------------------------
+
+def _sync_state_to_endpoint(store: Store, conn: Record, status: str | None = None) -> None:
+    """Approving/rejecting/deleting on the target side shows up in the endpoint's connection state."""
+    pe = store.get(get_in(conn.body, "properties", "privateEndpoint", "id"))
+    if pe is None:
+        return
+    target_id = conn.id.rsplit("/privateEndpointConnections/", 1)[0]
+    state = dict(get_in(conn.body, "properties", "privateLinkServiceConnectionState", default={}) or {})
+    if status:
+        state = _state(status, "")
+    for c, _manual in _connections(pe.props):
+        if ids.same_id(get_in(c, "properties", "privateLinkServiceId"), target_id):
+            c.setdefault("properties", {})["privateLinkServiceConnectionState"] = state
+
+
+def _connection_after_write(w: Write) -> None:
+    rec = w.store.get(w.id)
+    if rec is not None:
+        _sync_state_to_endpoint(w.store, rec)
+
+
+def connection_rule(target: LinkTarget) -> Rule:
+    # SQL, Cosmos and Web expose approve/reject as long-running operations; Cosmos deletes answer 202.
+    lro = target.type in ("Microsoft.Sql/servers", "Microsoft.DocumentDB/databaseAccounts", "Microsoft.Web/sites")
+    cosmos = target.type == "Microsoft.DocumentDB/databaseAccounts"
+    return Rule(
+        type=f"{target.type}/privateEndpointConnections",
+        lro_put=lro,
+        put_status=(200, 200),
+        lro_delete=cosmos,
+        delete_status=202 if cosmos else 200,
+        read_only=("privateEndpoint", "groupIds", "groupId"),
+        provisioning_state=False,
+        after_write=(_connection_after_write,),
+        after_delete=(lambda store, rec: _sync_state_to_endpoint(store, rec, "Disconnected"),),
+    )
+
+
+CONNECTION_EMBED = Embed("privateEndpointConnections", "privateEndpointConnections")
+
+
+# -- Microsoft.Network/privateEndpoints/privateDnsZoneGroups -----------------------------
+
+def validate_zone_group(w: Write) -> ArmError | None:
+    for cfg in w.props.get("privateDnsZoneConfigs") or []:
+        zone_id = get_in(cfg, "properties", "privateDnsZoneId")
+        if not isinstance(zone_id, str) or w.store.get(zone_id) is None:
+            return invalid_reference(str(zone_id), w.id)
+    return None
+
+
+def zone_group_defaults(w: Write) -> None:
+    """Read-only recordSets: one A record per zone for the endpoint's address."""
+    pe = w.store.get(w.path.parent_id)
+    dns = (pe.props.get("customDnsConfigs") or []) if pe else []
+    for cfg in w.props.get("privateDnsZoneConfigs") or []:
+        cprops = cfg.setdefault("properties", {})
+        zone = str(cprops.get("privateDnsZoneId", "")).rsplit("/", 1)[-1]
+        record_sets = []
+        for entry in dns[:1]:
+            record = entry["fqdn"].split(".", 1)[0]
+            record_sets.append({"recordType": "A", "recordSetName": record, "fqdn": f"{record}.{zone}", "ttl": 10,
+                                "ipAddresses": list(entry.get("ipAddresses") or []), "provisioningState": "Succeeded"})
+        cprops["recordSets"] = record_sets
+
+
+def zone_group_after_write(w: Write) -> None:
+    _remove_zone_records(w.store, w.id)
+    for cfg in w.props.get("privateDnsZoneConfigs") or []:
+        zone_id = get_in(cfg, "properties", "privateDnsZoneId")
+        for rs in get_in(cfg, "properties", "recordSets", default=[]) or []:
+            rid = ids.child_id(zone_id, "A", rs["recordSetName"])
+            rec = w.store.put(rid, "Microsoft.Network/privateDnsZones/A", {"properties": {
+                "ttl": rs["ttl"], "fqdn": rs["fqdn"] + ".", "isAutoRegistered": False,
+                "aRecords": [{"ipv4Address": ip} for ip in rs["ipAddresses"]]}})
+            rec.meta["zoneGroup"] = ids.key(w.id)
+
+
+def _remove_zone_records(store: Store, zone_group_id: str) -> None:
+    for rec in store.by_type("Microsoft.Network/privateDnsZones/A"):
+        if rec.meta.get("zoneGroup") == ids.key(zone_group_id):
+            delete_cascade(store, rec.id)
+
+
+def zone_group_after_delete(store: Store, rec: Record) -> None:
+    _remove_zone_records(store, rec.id)

@@ -1,0 +1,1 @@
+"""One seeding module per service, mirroring ``remediators/services/``."""

@@ -1,0 +1,57 @@
+"""Shared fixtures: the local Azure emulator, Azurite, a seeded landing zone, the host harness.
+
+Nothing here mocks an SDK client: the product's real azure-mgmt-* clients and
+DefaultAzureCredential talk HTTPS to the emulator, and queues live in Azurite.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from emulator import Emulator
+from localdev.azurite import running_azurite
+from localdev.host import LocalHost
+from localdev.landing_zone import LandingZone, seed_network
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with Emulator.start() as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[str]:
+    with running_azurite() as connection_string:
+        yield connection_string
+
+
+@pytest.fixture
+def lz(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> LandingZone:
+    """A fresh landing zone, and app settings pointing the product at the emulator."""
+    emulator.reset()
+    zone = seed_network(emulator)
+    env = {
+        **emulator.env(),
+        **zone.settings(),
+        "AZURE_RESOURCE_MANAGER_ENDPOINT": emulator.url,
+        "HARDEN_NOTIFY_TOPIC_ENDPOINT": emulator.topic_endpoint,
+        "HARDEN_POLL_INTERVAL_SECONDS": "0",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("HARDEN_DRY_RUN", "HARDEN_UNTAGGED", "HARDEN_NOTIFY_TOPIC_KEY", "HARDEN_EXCLUDE_RESOURCE_IDS",
+                 "AZURE_CLIENT_ID", "WEBSITE_SITE_NAME", "AzureWebJobsStorage__accountName"):
+        monkeypatch.delenv(name, raising=False)
+    return zone
+
+
+@pytest.fixture
+def host(azurite: str, lz: LandingZone, monkeypatch: pytest.MonkeyPatch) -> LocalHost:
+    import function_app
+
+    monkeypatch.setenv("AzureWebJobsStorage", azurite)
+    harness = LocalHost(function_app.app, azurite)
+    harness.clear()
+    return harness
