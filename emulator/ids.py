@@ -102,7 +102,7 @@ def resource_type_of(path: str) -> str:
     >>> resource_type_of("/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets")
     'Microsoft.Network/virtualNetworks/subnets'
     """
-    from .rules import canonical_type  # local import: rules imports this module
+    from .catalog import canonical_type  # local import: the catalog imports this module
 
     if TAGS_SUFFIX_RE.match(path.split("?", 1)[0].rstrip("/")):
         return "Microsoft.Resources/tags"

@@ -101,7 +101,7 @@ def seed_network(emu: Any, lz: LandingZone = LandingZone()) -> LandingZone:
 
 
 def seed_from_example(emu: Any, resource_id: str, example: str, tags: Mapping[str, str] | None,
-          mutate: Callable[[dict[str, Any]], None] | None = None) -> str:
+                      mutate: Callable[[dict[str, Any]], None] | None = None) -> str:
     body = example_body(example)
     body["location"] = LOCATION
     body["tags"] = dict(tags or {})

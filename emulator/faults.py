@@ -1,0 +1,76 @@
+"""Fault injection: make matching ARM requests fail (or slow down) on purpose."""
+
+from __future__ import annotations
+
+import http
+import threading
+from dataclasses import dataclass, field
+from typing import Iterator
+
+
+@dataclass
+class Fault:
+    """Answer matching requests with an ARM error instead of serving them.
+
+    ``method`` is an HTTP method or "*"; ``path_contains`` a case-insensitive substring of the
+    path (query excluded). ``times`` is how many requests it hits (None: every one).
+    ``status=None`` with ``latency_s`` only delays the request, which is then served normally.
+    """
+
+    method: str = "*"
+    path_contains: str = ""
+    status: int | None = None
+    code: str = ""
+    message: str = ""
+    retry_after: int | None = None
+    times: int | None = 1
+    latency_s: float = 0.0
+    hits: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if not self.code and self.status is not None:
+            self.code = http.HTTPStatus(self.status).phrase.replace(" ", "") if self.status in http.HTTPStatus._value2member_map_ else "Error"
+        if not self.message and self.status is not None:
+            self.message = f"Injected fault ({self.code})."
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method == "*" or self.method.upper() == method.upper()) and self.path_contains.lower() in path.lower()
+
+    @property
+    def active(self) -> bool:
+        return self.times is None or self.times > 0
+
+
+class FaultList:
+    """Thread-safe list of faults; the first active match wins and is consumed."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.active and fault.matches(method, path):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def __iter__(self) -> Iterator[Fault]:
+        with self._lock:
+            return iter(list(self._faults))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._faults)

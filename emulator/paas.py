@@ -1,0 +1,513 @@
+"""Rules for the seven PaaS services the product hardens.
+
+Shapes follow the azure-rest-api-specs examples (see /work/shared/fixtures/arm-examples) and the
+service docs; error codes are the real ones where a real response could be found (cited inline),
+otherwise a plausible ``BadRequest`` with a descriptive message (listed in README.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import ipaddress
+import uuid
+from typing import Any
+
+from . import ids
+from .errors import ArmError, bad_request
+from .privatelink import CONNECTION_EMBED
+from .rules import (
+    Embed,
+    Rule,
+    Write,
+    check_enum,
+    commit,
+    created_props,
+    default_props,
+    get_in,
+    ieq,
+    merge_patch,
+    no_endpoint_message,
+    prepare,
+    subnet_endpoint_error,
+)
+from .store import Record, Store
+
+PUBLIC_ACCESS = ("Enabled", "Disabled", "SecuredByPerimeter")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+
+
+def _name(w: Write) -> str:
+    return w.path.name.lower()
+
+
+def _fake_key(seed: str) -> str:
+    return base64.b64encode(hashlib.sha512(seed.encode()).digest()).decode()
+
+
+# -- Key Vault ---------------------------------------------------------------------------
+
+def _kv_normalize(w: Write) -> None:
+    # Key Vault echoes subnet ids lower-cased and single IPv4 addresses as /32.
+    acls = w.props.get("networkAcls")
+    if not isinstance(acls, dict):
+        return
+    for rule in acls.get("virtualNetworkRules") or []:
+        if isinstance(rule, dict) and isinstance(rule.get("id"), str):
+            rule["id"] = rule["id"].lower()
+    for rule in acls.get("ipRules") or []:
+        value = rule.get("value") if isinstance(rule, dict) else None
+        if isinstance(value, str) and "/" not in value:
+            try:
+                if isinstance(ipaddress.ip_address(value), ipaddress.IPv4Address):
+                    rule["value"] = value + "/32"
+            except ValueError:
+                pass
+
+
+def _kv_vnet_rules(w: Write) -> ArmError | None:
+    def error(subnet_id: str, reason: str) -> ArmError:
+        if reason == "missing":
+            return bad_request("SubnetNotFound", f"Subnet {subnet_id} was not found.")
+        # Code and wording as relayed in Azure/avdaccelerator#818.
+        return bad_request("SubnetsHaveNoServiceEndpointsConfigured", no_endpoint_message(subnet_id, "Microsoft.KeyVault") + ".")
+
+    for rule in get_in(w.props, "networkAcls", "virtualNetworkRules", default=[]) or []:
+        if not rule.get("ignoreMissingVnetServiceEndpoint"):
+            err = subnet_endpoint_error(w.store, rule.get("id"), "Microsoft.KeyVault", error)
+            if err:
+                return err
+    return None
+
+
+NETWORK_ACLS = ("properties", "networkAcls")
+
+KEY_VAULT = Rule(
+    type="Microsoft.KeyVault/vaults",
+    tracked=True,
+    lro_put=True,
+    read_only=("vaultUri", "hsmPoolResourceId"),
+    embeds=(CONNECTION_EMBED,),
+    normalize=(_kv_normalize,),
+    defaults=(created_props(vaultUri=lambda w: f"https://{_name(w)}.vault.azure.net/"),),
+    validate=(
+        check_enum("publicNetworkAccess", "Enabled", "Disabled"),
+        check_enum("defaultAction", "Allow", "Deny", where=NETWORK_ACLS),
+        check_enum("bypass", "AzureServices", "None", where=NETWORK_ACLS),
+        _kv_vnet_rules,
+    ),
+)
+
+
+# -- Storage -----------------------------------------------------------------------------
+
+def _storage_endpoints(w: Write) -> dict:
+    n = _name(w)
+    return {g: f"https://{n}.{g}.core.windows.net/" for g in ("blob", "queue", "table", "file", "web", "dfs")}
+
+
+def _storage_normalize(w: Write) -> None:
+    acls = w.props.get("networkAcls")
+    if not isinstance(acls, dict):
+        return
+    for rule in acls.get("virtualNetworkRules") or []:
+        if isinstance(rule, dict):
+            rule.setdefault("action", "Allow")
+            rule["state"] = "Succeeded"
+    for rule in acls.get("ipRules") or []:
+        if isinstance(rule, dict):
+            rule.setdefault("action", "Allow")
+    for key in ("ipRules", "virtualNetworkRules"):
+        acls.setdefault(key, [])
+    acls.setdefault("bypass", "AzureServices")
+
+
+def _storage_vnet_rules(w: Write) -> ArmError | None:
+    def error(subnet_id: str, reason: str) -> ArmError:
+        # Real code and wording: hashicorp/terraform-provider-azurerm#16547, Azure/azure-cli#32434.
+        detail = (f"SubnetsNotFound:Subnet {subnet_id} was not found" if reason == "missing"
+                  else "SubnetsHaveNoServiceEndpointsConfigured:" + no_endpoint_message(subnet_id, "Microsoft.Storage"))
+        return bad_request("NetworkAclsValidationFailure", f"Validation of network acls failure: {detail}.")
+
+    for rule in get_in(w.props, "networkAcls", "virtualNetworkRules", default=[]) or []:
+        err = subnet_endpoint_error(w.store, rule.get("id"), "Microsoft.Storage", error)
+        if err:
+            return err
+    return None
+
+
+def _storage_list_keys(store: Store, rec: Record, body: Any) -> tuple[int, Any]:
+    keys = [{"keyName": k, "value": _fake_key(rec.id.lower() + k), "permissions": "FULL"} for k in ("key1", "key2")]
+    return 200, {"keys": keys}
+
+
+STORAGE = Rule(
+    type="Microsoft.Storage/storageAccounts",
+    tracked=True,
+    lro_put=True,
+    put_status=(202, 200),  # the generated client accepts only 200/202 here
+    async_validation=True,  # create-time ACL failures arrive through the operation status (terraform#16547)
+    read_only=("primaryEndpoints", "creationTime", "primaryLocation", "statusOfPrimary", "secondaryLocation",
+               "statusOfSecondary", "keyCreationTime", "geoReplicationStats"),
+    embeds=(CONNECTION_EMBED,),
+    normalize=(_storage_normalize,),
+    defaults=(
+        created_props(
+            primaryEndpoints=_storage_endpoints,
+            creationTime=lambda w: _now(),
+            primaryLocation=lambda w: w.body.get("location"),
+            statusOfPrimary="available",
+            keyCreationTime=lambda w: {"key1": _now(), "key2": _now()},
+        ),
+        # The account always reports networkAcls; absent publicNetworkAccess means Enabled and stays absent.
+        default_props(networkAcls={"bypass": "AzureServices", "defaultAction": "Allow", "ipRules": [], "virtualNetworkRules": []}),
+    ),
+    validate=(
+        check_enum("publicNetworkAccess", *PUBLIC_ACCESS),
+        check_enum("defaultAction", "Allow", "Deny", where=NETWORK_ACLS),
+        _storage_vnet_rules,
+    ),
+    actions={"listkeys": _storage_list_keys},
+)
+
+
+# -- SQL -----------------------------------------------------------------------------------
+
+SQL_SERVER = Rule(
+    type="Microsoft.Sql/servers",
+    tracked=True,
+    lro_put=True,
+    put_status=(202, 202),
+    lro_patch=True,
+    patch_status=202,
+    provisioning_state=False,  # SQL reports "state": "Ready" instead (ServerGet.json)
+    read_only=("fullyQualifiedDomainName", "state", "workspaceFeature", "externalGovernanceStatus"),
+    write_only=("administratorLoginPassword",),
+    embeds=(Embed("privateEndpointConnections", "privateEndpointConnections", always=True),),
+    defaults=(
+        created_props(fullyQualifiedDomainName=lambda w: f"{_name(w)}.database.windows.net", state="Ready"),
+        default_props(version="12.0", publicNetworkAccess="Enabled"),
+    ),
+    validate=(check_enum("publicNetworkAccess", *PUBLIC_ACCESS), check_enum("restrictOutboundNetworkAccess", "Enabled", "Disabled")),
+)
+
+SQL_FIREWALL_RULE = Rule(
+    type="Microsoft.Sql/servers/firewallRules",
+    provisioning_state=False,
+)
+
+
+def _sql_vnet_rule_validate(w: Write) -> ArmError | None:
+    if w.props.get("ignoreMissingVnetServiceEndpoint"):
+        return None
+
+    def error(subnet_id: str, reason: str) -> ArmError:
+        # Code seen in real failures (terraform-provider-azurerm acceptance tests expect it).
+        what = "does not exist" if reason == "missing" else "does not have the Microsoft.Sql service endpoint enabled"
+        return bad_request("VirtualNetworkRuleBadRequest", f"The virtual network rule '{w.path.name}' is invalid: subnet '{subnet_id}' {what}.")
+
+    return subnet_endpoint_error(w.store, w.props.get("virtualNetworkSubnetId"), "Microsoft.Sql", error)
+
+
+SQL_VNET_RULE = Rule(
+    type="Microsoft.Sql/servers/virtualNetworkRules",
+    lro_put=True,
+    put_status=(202, 202),
+    async_validation=True,
+    provisioning_state=False,
+    read_only=("state",),
+    defaults=(default_props(ignoreMissingVnetServiceEndpoint=False), lambda w: w.props.update(state="Ready")),
+    validate=(_sql_vnet_rule_validate,),
+)
+
+
+# -- Cosmos DB -------------------------------------------------------------------------------
+
+def _cosmos_defaults(w: Write) -> None:
+    name = _name(w)
+    locations = [l for l in w.props.get("locations") or [] if isinstance(l, dict)] or [
+        {"locationName": w.body.get("location") or "West US", "failoverPriority": 0}]
+    for i, loc in enumerate(locations):
+        region = str(loc.get("locationName", "")).replace(" ", "").lower()
+        loc.setdefault("failoverPriority", i)
+        loc.update(id=f"{name}-{region}", documentEndpoint=f"https://{name}-{region}.documents.azure.com:443/",
+                   provisioningState="Succeeded")
+    w.props["locations"] = locations
+    ordered = sorted(locations, key=lambda l: l.get("failoverPriority", 0))
+    w.props["writeLocations"] = [dict(ordered[0])]
+    w.props["readLocations"] = [dict(l) for l in ordered]
+    w.props["failoverPolicies"] = [{"id": l["id"], "locationName": l.get("locationName"), "failoverPriority": l.get("failoverPriority")} for l in ordered]
+    w.props.setdefault("documentEndpoint", f"https://{name}.documents.azure.com:443/")
+    w.props.setdefault("instanceId", str(uuid.uuid5(uuid.NAMESPACE_URL, ids.key(w.id))))
+    for key, value in (("ipRules", []), ("virtualNetworkRules", []), ("isVirtualNetworkFilterEnabled", False),
+                       ("databaseAccountOfferType", "Standard")):
+        if w.props.get(key) is None:
+            w.props[key] = value
+
+
+def _cosmos_vnet_rules(w: Write) -> ArmError | None:
+    def error(subnet_id: str, reason: str) -> ArmError:
+        what = "was not found" if reason == "missing" else "does not have the Microsoft.AzureCosmosDB service endpoint enabled"
+        return bad_request("BadRequest", f"Subnet '{subnet_id}' {what}. Enable the service endpoint on the subnet, or set "
+                                         "ignoreMissingVNetServiceEndpoint on the rule.")
+
+    for rule in w.props.get("virtualNetworkRules") or []:
+        if not rule.get("ignoreMissingVNetServiceEndpoint"):
+            err = subnet_endpoint_error(w.store, rule.get("id"), "Microsoft.AzureCosmosDB", error)
+            if err:
+                return err
+    return None
+
+
+COSMOS = Rule(
+    type="Microsoft.DocumentDB/databaseAccounts",
+    tracked=True,
+    lro_put=True,
+    put_status=(200, 200),  # Cosmos answers 200 + Azure-AsyncOperation (the client accepts only 200)
+    lro_patch=True,
+    lro_delete=True,
+    delete_status=202,
+    read_only=("documentEndpoint", "writeLocations", "readLocations", "failoverPolicies", "instanceId", "keysMetadata"),
+    embeds=(CONNECTION_EMBED,),
+    defaults=(_cosmos_defaults,),
+    validate=(check_enum("publicNetworkAccess", *PUBLIC_ACCESS), _cosmos_vnet_rules),
+)
+
+
+# -- Service Bus / Event Hubs ------------------------------------------------------------------
+
+def _messaging_namespace(ns: str, host: str) -> Rule:
+    def defaults(w: Write) -> None:
+        sku = w.body.get("sku")
+        if not isinstance(sku, dict) or not sku.get("name"):
+            sku = w.body["sku"] = {"name": "Standard"}
+        sku.setdefault("tier", sku["name"])
+        w.props.setdefault("serviceBusEndpoint", f"https://{_name(w)}.{host}:443/")
+        w.props.setdefault("metricId", f"{w.path.subscription}:{_name(w)}")
+        w.props.setdefault("createdAt", _now())
+        w.props.update(updatedAt=_now(), status="Active")
+        if w.props.get("publicNetworkAccess") is None:
+            w.props["publicNetworkAccess"] = "Enabled"
+
+    return Rule(
+        type=f"{ns}/namespaces",
+        tracked=True,
+        lro_put=True,
+        read_only=("serviceBusEndpoint", "metricId", "createdAt", "updatedAt", "status"),
+        embeds=(CONNECTION_EMBED,),
+        defaults=(defaults,),
+        validate=(check_enum("publicNetworkAccess", *PUBLIC_ACCESS),
+                  check_enum("name", "Basic", "Standard", "Premium", where=("sku",))),
+    )
+
+
+def _rule_set_defaults(w: Write) -> None:
+    for key, value in (("defaultAction", "Allow"), ("publicNetworkAccess", "Enabled"), ("virtualNetworkRules", []),
+                       ("ipRules", []), ("trustedServiceAccessEnabled", False)):
+        if w.props.get(key) is None:
+            w.props[key] = value
+    for rule in w.props["ipRules"]:
+        if isinstance(rule, dict):
+            rule.setdefault("action", "Allow")
+
+
+def _network_rule_set(ns: str, endpoint: str, tier_problem) -> Rule:
+    def validate_rules(w: Write) -> ArmError | None:
+        if w.path.name.lower() != "default":
+            return bad_request("BadRequest", "The only supported network rule set name is 'default'.")
+        parent = w.store.get(w.path.parent_id)
+        sku = get_in(parent.body if parent else {}, "sku", "tier") or get_in(parent.body if parent else {}, "sku", "name") or ""
+        problem = tier_problem(str(sku), w.props)
+        if problem:
+            return bad_request("BadRequest", problem)
+
+        def error(subnet_id: str, reason: str) -> ArmError:
+            what = "was not found" if reason == "missing" else f"does not have the {endpoint} service endpoint enabled"
+            return bad_request("BadRequest", f"Subnet '{subnet_id}' {what}. Set ignoreMissingVnetServiceEndpoint to create the rule anyway.")
+
+        for rule in w.props.get("virtualNetworkRules") or []:
+            if not rule.get("ignoreMissingVnetServiceEndpoint"):
+                err = subnet_endpoint_error(w.store, get_in(rule, "subnet", "id"), endpoint, error)
+                if err:
+                    return err
+        return None
+
+    return Rule(
+        type=f"{ns}/namespaces/networkRuleSets",
+        put_status=(200, 200),
+        provisioning_state=False,
+        implicit=lambda store, path: {"properties": {"defaultAction": "Allow", "publicNetworkAccess": "Enabled",
+                                                     "virtualNetworkRules": [], "ipRules": [],
+                                                     "trustedServiceAccessEnabled": False}}
+        if path.name.lower() == "default" else None,
+        list_implicit=("default",),
+        defaults=(_rule_set_defaults,),
+        validate=(
+            check_enum("defaultAction", "Allow", "Deny"),
+            check_enum("publicNetworkAccess", *PUBLIC_ACCESS),
+            validate_rules,
+        ),
+    )
+
+
+def _sb_tier_problem(tier: str, props: dict) -> str | None:
+    # learn.microsoft.com/azure/service-bus-messaging/service-bus-service-endpoints: VNets are Premium-only;
+    # IP firewall rules work on Standard too (service-bus-ip-filtering "Important points").
+    if ieq(tier, "Premium"):
+        return None
+    if props.get("virtualNetworkRules"):
+        return "Virtual network rules are supported only for Premium tier Service Bus namespaces."
+    if ieq(tier, "Basic") and props.get("ipRules"):
+        return "IP firewall rules are not supported for Basic tier Service Bus namespaces."
+    return None
+
+
+def _eh_tier_problem(tier: str, props: dict) -> str | None:
+    # learn.microsoft.com/azure/event-hubs/network-security: not supported in the Basic tier.
+    if ieq(tier, "Basic") and (props.get("virtualNetworkRules") or props.get("ipRules")):
+        return "Network rules are not supported for Basic tier Event Hubs namespaces."
+    return None
+
+
+SERVICE_BUS = _messaging_namespace("Microsoft.ServiceBus", "servicebus.windows.net")
+EVENT_HUB = _messaging_namespace("Microsoft.EventHub", "servicebus.windows.net")
+SB_RULE_SET = _network_rule_set("Microsoft.ServiceBus", "Microsoft.ServiceBus", _sb_tier_problem)
+EH_RULE_SET = _network_rule_set("Microsoft.EventHub", "Microsoft.EventHub", _eh_tier_problem)
+
+
+# -- App Service ------------------------------------------------------------------------------
+
+MAX_PRIORITY = 2147483647
+RESTRICTION_LISTS = (("ipSecurityRestrictions", "ipSecurityRestrictionsDefaultAction"),
+                     ("scmIpSecurityRestrictions", "scmIpSecurityRestrictionsDefaultAction"))
+
+
+def _is_implicit_restriction(rule: Any) -> bool:
+    return isinstance(rule, dict) and rule.get("priority") == MAX_PRIORITY and rule.get("name") in ("Allow all", "Deny all")
+
+
+def _implicit_restriction(action: str) -> dict:
+    verb = "Deny" if ieq(action, "Deny") else "Allow"
+    return {"ipAddress": "Any", "action": verb, "priority": MAX_PRIORITY, "name": f"{verb} all",
+            "description": f"{verb} all access"}
+
+
+def _config_normalize(w: Write) -> None:
+    # Clients that GET, edit and PUT back echo the implicit last rule: it is not stored.
+    for prop, _ in RESTRICTION_LISTS:
+        if isinstance(w.props.get(prop), list):
+            w.props[prop] = [r for r in w.props[prop] if not _is_implicit_restriction(r)]
+
+
+def _config_render(store: Store, rec: Record, body: dict) -> None:
+    if rec.id.rsplit("/", 1)[-1].lower() != "web":
+        return
+    props = body.setdefault("properties", {})
+    for prop, default_action in RESTRICTION_LISTS:
+        props[prop] = list(props.get(prop) or []) + [_implicit_restriction(props.get(default_action) or "Allow")]
+
+
+def _config_validate(w: Write) -> ArmError | None:
+    for prop, default_action in RESTRICTION_LISTS:
+        value = w.props.get(default_action)
+        if value is not None and not (ieq(value, "Allow") or ieq(value, "Deny")):
+            return bad_request("BadRequest", f"'{value}' is not a valid value for {default_action}; use Allow or Deny.")
+        for rule in w.props.get(prop) or []:
+            if not isinstance(rule, dict):
+                continue
+            if rule.get("action") is not None and not (ieq(rule["action"], "Allow") or ieq(rule["action"], "Deny")):
+                return bad_request("BadRequest", f"Invalid action '{rule['action']}' in {prop}.")
+            subnet_id = rule.get("vnetSubnetResourceId")
+            if subnet_id:
+                def error(sid: str, reason: str) -> ArmError:
+                    what = "was not found" if reason == "missing" else "does not have the Microsoft.Web service endpoint enabled"
+                    return bad_request("BadRequest", f"Subnet '{sid}' {what}.")
+
+                err = subnet_endpoint_error(w.store, subnet_id, "Microsoft.Web", error)
+                if err:
+                    return err
+    return None
+
+
+def _default_site_config(store: Store, path: ids.ArmPath) -> dict | None:
+    if path.name.lower() != "web":
+        return None
+    site = store.get(path.parent_id)
+    return {
+        "location": site.body.get("location") if site else None,
+        "properties": {
+            "numberOfWorkers": 1, "netFrameworkVersion": "v4.0", "alwaysOn": False, "http20Enabled": True,
+            "minTlsVersion": "1.2", "ftpsState": "FtpsOnly", "vnetRouteAllEnabled": False,
+            "ipSecurityRestrictions": [], "scmIpSecurityRestrictions": [], "scmIpSecurityRestrictionsUseMain": False,
+            "ipSecurityRestrictionsDefaultAction": "Allow", "scmIpSecurityRestrictionsDefaultAction": "Allow",
+        },
+    }
+
+
+SITE_CONFIG = Rule(
+    type="Microsoft.Web/sites/config",
+    put_status=(200, 200),
+    provisioning_state=False,
+    implicit=_default_site_config,
+    list_implicit=("web",),
+    normalize=(_config_normalize,),
+    defaults=(default_props(ipSecurityRestrictions=[], scmIpSecurityRestrictions=[],
+                            ipSecurityRestrictionsDefaultAction="Allow", scmIpSecurityRestrictionsDefaultAction="Allow"),),
+    validate=(_config_validate,),
+    renderers=(_config_render,),
+)
+
+
+def _site_config_write(w: Write) -> Write:
+    cid = ids.child_id(w.id, "config", "web")
+    path = ids.parse(cid)
+    assert path is not None
+    current = w.store.render(cid) or {"properties": {}}
+    merged = merge_patch(current, {"properties": w.props["siteConfig"]})
+    existing = w.store.get(cid)
+    return prepare(w.store, SITE_CONFIG, path, merged, existing.body if existing else None, w.method)
+
+
+def _validate_site_config(w: Write) -> ArmError | None:
+    """A site PUT/PATCH may carry siteConfig: it lands in config/web, so validate it as such."""
+    if not isinstance(w.props.get("siteConfig"), dict):
+        return None
+    return _config_validate(_site_config_write(w))
+
+
+def _site_after_write(w: Write) -> None:
+    if isinstance(w.props.get("siteConfig"), dict):
+        commit(SITE_CONFIG, _site_config_write(w))
+
+
+SITE = Rule(
+    type="Microsoft.Web/sites",
+    tracked=True,
+    lro_put=True,
+    put_status=(202, 202),  # the generated client accepts 200/202
+    provisioning_state=False,
+    read_only=("defaultHostName", "state", "hostNames", "enabledHostNames", "usageState", "availabilityState",
+               "lastModifiedTimeUtc", "outboundIpAddresses", "possibleOutboundIpAddresses", "repositorySiteName",
+               "resourceGroup", "customDomainVerificationId"),
+    write_only=("siteConfig",),  # stored in config/web instead
+    defaults=(
+        created_props(
+            defaultHostName=lambda w: f"{_name(w)}.azurewebsites.net",
+            hostNames=lambda w: [f"{_name(w)}.azurewebsites.net"],
+            enabledHostNames=lambda w: [f"{_name(w)}.azurewebsites.net", f"{_name(w)}.scm.azurewebsites.net"],
+            state="Running", usageState="Normal", availabilityState="Normal",
+            resourceGroup=lambda w: w.path.resource_group,
+        ),
+        default_props(enabled=True),
+    ),
+    validate=(check_enum("publicNetworkAccess", "Enabled", "Disabled"), _validate_site_config),
+    after_write=(_site_after_write,),
+    actions={"restart": lambda store, rec, body: (200, None)},
+)
+
+RULES = (KEY_VAULT, STORAGE, SQL_SERVER, SQL_FIREWALL_RULE, SQL_VNET_RULE, COSMOS, SERVICE_BUS, EVENT_HUB,
+         SB_RULE_SET, EH_RULE_SET, SITE_CONFIG, SITE)

@@ -1,0 +1,358 @@
+"""The HTTPS server and the public :class:`Emulator` handle.
+
+Three surfaces on one port:
+- ``/msi/token``: the App Service managed-identity endpoint (IDENTITY_ENDPOINT / IDENTITY_HEADER),
+  as MSAL's ``_obtain_token_on_app_service`` calls it (api-version 2019-08-01, X-IDENTITY-HEADER).
+- ``/eventgrid/api/events``: an Event Grid custom topic (what ``EventGridPublisherClient`` posts to).
+- everything under ``/subscriptions/``: ARM, handled by :class:`emulator.engine.Arm`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import shutil
+import ssl
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import trustme
+
+from . import events as ev
+from .engine import Arm, ArmRequest, Caller, Response
+from .errors import ArmError
+from .faults import FaultList
+from .ids import resource_type_of
+
+log = logging.getLogger(__name__)
+
+MSI_PATH = "/msi/token"
+TOPIC_PATH = "/eventgrid/api/events"
+WRITE_METHODS = ("PUT", "PATCH", "DELETE", "POST")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str  # no query, original casing
+    api_version: str | None
+    status: int  # the final status returned
+    resource_type: str
+    body: Any  # parsed JSON request body, or None
+    is_lro_poll: bool = False
+
+
+@dataclass(frozen=True)
+class _Token:
+    client_id: str
+    principal_id: str
+    resource: str
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, emulator: "Emulator", ssl_context: ssl.SSLContext) -> None:
+        self.emulator = emulator
+        self.ssl_context = ssl_context
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: D401 - keep tracebacks out of test output
+        log.debug("connection error from %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the SDKs reuse connections
+    server: _Server
+
+    def setup(self) -> None:
+        # TLS handshake here, in the connection's own thread, not in the accept loop.
+        self.request.settimeout(30)
+        self.request = self.server.ssl_context.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_PUT = do_PATCH = do_DELETE = do_POST = do_HEAD = do_GET
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        resp = self.server.emulator._dispatch(self.command, url.path, dict(parse_qsl(url.query)), self.headers, raw)
+        payload = b"" if resp.body is None else json.dumps(resp.body).encode()
+        self.send_response(resp.status)
+        headers = {"x-ms-request-id": str(uuid.uuid4()), **resp.headers}
+        if payload:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if payload and self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+class Emulator:
+    """An in-process ARM + managed identity + Event Grid topic emulator on https://127.0.0.1:<port>."""
+
+    def __init__(self) -> None:
+        self.tenant_id = ev.DEFAULT_TENANT_ID
+        self.client_id = str(uuid.uuid4())  # the system-assigned identity's application id
+        self.principal_id = str(uuid.uuid4())  # ... and its object id (shows up in raised events)
+        self.identity_header = secrets.token_urlsafe(24)
+        self.topic_key = base64.b64encode(secrets.token_bytes(32)).decode()  # Event Grid keys are base64
+        self.faults = FaultList()
+        self._lock = threading.RLock()
+        self._tokens: dict[str, _Token] = {}
+        self._requests: list[RecordedRequest] = []
+        self._events: list[dict] = []
+        self._notifications: list[dict] = []
+        self._arm = Arm(self._raise_event)
+        self._dir = Path(tempfile.mkdtemp(prefix="azure-emulator-"))
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        self.ca_bundle_path = str(self._dir / "ca.pem")
+        ca.cert_pem.write_to_path(self.ca_bundle_path)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(ctx)
+        self._server = _Server(self, ctx)
+        self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="azure-emulator", daemon=True)
+
+    # -- lifecycle -------------------------------------------------------------
+    @classmethod
+    def start(cls) -> "Emulator":
+        emu = cls()
+        emu._thread.start()
+        log.info("Azure emulator listening on %s", emu.url)
+        return emu
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget all resources, operations, requests, events, notifications and faults (tokens stay valid)."""
+        with self._lock:
+            self._arm.reset()
+            self._requests.clear()
+            self._events.clear()
+            self._notifications.clear()
+        self.faults.clear()
+
+    # -- addresses -------------------------------------------------------------
+    @property
+    def identity_endpoint(self) -> str:
+        return self.url + MSI_PATH
+
+    @property
+    def topic_endpoint(self) -> str:
+        return self.url + TOPIC_PATH
+
+    def env(self) -> dict[str, str]:
+        """Environment for DefaultAzureCredential (App Service managed identity) and the SDKs' TLS."""
+        return {
+            "IDENTITY_ENDPOINT": self.identity_endpoint,
+            "IDENTITY_HEADER": self.identity_header,
+            "REQUESTS_CA_BUNDLE": self.ca_bundle_path,
+            "AZURE_RESOURCE_MANAGER_ENDPOINT": self.url,
+        }
+
+    # -- state -----------------------------------------------------------------
+    def seed(self, resource_id: str, body: dict) -> dict:
+        """Insert/replace a resource directly: no validation, no request log entry, no event."""
+        with self._lock:
+            return self._arm.seed(resource_id, body)
+
+    def get(self, resource_id: str) -> dict | None:
+        with self._lock:
+            return self._arm.store.render(resource_id)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def arm_calls(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if not r.is_lro_poll]
+
+    def writes(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method in WRITE_METHODS]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    @property
+    def notifications(self) -> list[dict]:
+        with self._lock:
+            return copy.deepcopy(self._notifications)
+
+    @property
+    def events(self) -> list[dict]:
+        """Raised events not yet drained (a copy; does not drain)."""
+        with self._lock:
+            return copy.deepcopy(self._events)
+
+    def drain_events(self) -> list[dict]:
+        with self._lock:
+            out, self._events = self._events, []
+            return out
+
+    def _raise_event(self, subject: str, operation: str, caller: Caller) -> None:
+        self._events.append(ev.write_event(subject, operation, principal_id=caller.principal_id,
+                                           app_id=caller.client_id, tenant_id=self.tenant_id))
+
+    # -- request handling ----------------------------------------------------------
+    def _dispatch(self, method: str, path: str, query: dict[str, str], headers: Any, raw: bytes) -> Response:
+        if path == MSI_PATH:
+            return self._token(method, query, headers)
+        if path.lower() == TOPIC_PATH:
+            return self._publish(method, query, headers, raw)
+        return self._arm_call(method, path, query, headers, raw)
+
+    def _token(self, method: str, query: dict[str, str], headers: Any) -> Response:
+        # Error bodies are JSON: MSAL json-decodes whatever comes back.
+        given = headers.get("X-IDENTITY-HEADER") or ""
+        if not hmac.compare_digest(given.encode(), self.identity_header.encode()):
+            return Response(401, {"statusCode": 401, "message": "Unauthorized: missing or wrong X-IDENTITY-HEADER."})
+        if method != "GET" or "api-version" not in query or not query.get("resource"):
+            return Response(400, {"statusCode": 400, "message": "api-version and resource are required."})
+        client_id = query.get("client_id") or query.get("mi_res_id") or query.get("object_id")
+        principal = str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)) if client_id else self.principal_id
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._tokens[token] = _Token(client_id or self.client_id, principal, query["resource"])
+        return Response(200, {
+            "access_token": token,
+            "expires_on": str(int(time.time()) + 24 * 3600),
+            "resource": query["resource"],
+            "token_type": "Bearer",
+            "client_id": client_id or self.client_id,
+        })
+
+    def _caller(self, headers: Any) -> _Token | None:
+        auth = headers.get("Authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        with self._lock:
+            return self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+
+    def _publish(self, method: str, query: dict[str, str], headers: Any, raw: bytes) -> Response:
+        if method != "POST":
+            return Response(405, {"error": {"code": "MethodNotAllowed", "message": "Use POST."}})
+        if not (self._sas_key_ok(headers) or self._sas_token_ok(headers) or self._caller(headers)):
+            return Response(401, {"error": {"code": "Unauthorized",
+                                            "message": "The request authorization key is not authorized."}})
+        if "api-version" not in query:
+            return Response(400, {"error": {"code": "BadRequest", "message": "api-version is required."}})
+        try:
+            payload = json.loads(raw or b"null")
+        except ValueError:
+            return Response(400, {"error": {"code": "BadRequest", "message": "The request body is not valid JSON."}})
+        batch = payload if isinstance(payload, list) else [payload]
+        if not all(isinstance(e, dict) for e in batch):
+            return Response(400, {"error": {"code": "BadRequest", "message": "Events must be JSON objects."}})
+        with self._lock:
+            self._notifications.extend(batch)
+        return Response(200)
+
+    def _sas_key_ok(self, headers: Any) -> bool:
+        key = headers.get("aeg-sas-key")
+        return bool(key) and hmac.compare_digest(key.encode(), self.topic_key.encode())
+
+    def _sas_token_ok(self, headers: Any) -> bool:
+        # "r=<resource>&e=<expiry>&s=<signature>", signed with HMAC-SHA256 over "r=...&e=..." (azure-eventgrid's generate_sas).
+        token = headers.get("aeg-sas-token") or ""
+        unsigned, sep, sig = token.rpartition("&s=")
+        if not sep:
+            return False
+        expected = base64.b64encode(hmac.new(base64.b64decode(self.topic_key), unsigned.encode(), hashlib.sha256).digest())
+        fields = dict(parse_qsl(unsigned))
+        try:
+            fresh = dt_parse_expiry(fields.get("e", "")) > time.time()
+        except ValueError:
+            return False
+        return fresh and hmac.compare_digest(unquote(sig).encode(), expected)
+
+    def _arm_call(self, method: str, path: str, query: dict[str, str], headers: Any, raw: bytes) -> Response:
+        is_poll = Arm.is_operation_poll(path)
+        body: Any = None
+        resp: Response | None = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                resp = Response(400, ArmError(400, "InvalidRequestContent",
+                                              "The request content was invalid and could not be deserialized.").body())
+        caller = self._caller(headers)
+        if resp is None and caller is None:
+            resp = self._unauthorized(headers)
+        fault = self.faults.take(method, path) if resp is None else None
+        if fault and fault.latency_s:
+            time.sleep(fault.latency_s)
+        if resp is None and fault and fault.status is not None:
+            resp = Response(fault.status, {"error": {"code": fault.code, "message": fault.message}},
+                            {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {})
+        with self._lock:
+            if resp is None:
+                assert caller is not None
+                req = ArmRequest(method, path, query, headers, body, Caller(caller.client_id, caller.principal_id), self.url)
+                resp = self._arm.handle(req)
+            self._requests.append(RecordedRequest(method, path.rstrip("/") or path, query.get("api-version"), resp.status,
+                                                  resource_type_of(path), body, is_poll))
+        reads = method in ("GET", "HEAD")
+        resp.headers.setdefault(f"x-ms-ratelimit-remaining-subscription-{'reads' if reads else 'writes'}",
+                                "11999" if reads else "1199")
+        return resp
+
+    @staticmethod
+    def _unauthorized(headers: Any) -> Response:
+        # ARM's two flavours: no header at all vs a token it did not issue.
+        if not headers.get("Authorization"):
+            err = ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+        else:
+            err = ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.")
+        return Response(401, err.body(), {"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/", '
+                                                               'error="invalid_token", error_description="The access token is invalid."'})
+
+
+def dt_parse_expiry(value: str) -> float:
+    """Expiry in an Event Grid SAS token: "M/D/YYYY h:mm:ss AM" UTC (as azure-eventgrid writes it)."""
+    import datetime as dt
+
+    text = unquote(value)
+    for fmt in ("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z"):
+        try:
+            parsed = dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        return parsed.timestamp()
+    raise ValueError(text)

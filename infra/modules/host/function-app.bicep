@@ -1,0 +1,189 @@
+metadata name = 'Remediator function app'
+metadata description = 'A Python function app on the Flex Consumption plan, running as a user-assigned identity, integrated into a delegated subnet, reachable only over HTTPS from Event Grid, with identity-based storage and Application Insights connections.'
+
+@description('Required. Name of the function app.')
+param name string
+
+@description('Required. Name of the Flex Consumption plan.')
+param planName string
+
+@description('Required. Resource ID of the user-assigned identity the app runs as.')
+param identityResourceId string
+
+@description('Required. Client ID of the user-assigned identity the app runs as.')
+param identityClientId string
+
+@description('Required. Name of the storage account used as AzureWebJobsStorage and for deployments.')
+param storageAccountName string
+
+@description('Required. Name of the blob container holding the deployment package.')
+param deploymentContainerName string
+
+@description('Required. Name of the Application Insights component.')
+param applicationInsightsName string
+
+@description('Required. Resource ID of the subnet (delegated to Microsoft.App/environments) the app integrates with.')
+param virtualNetworkSubnetResourceId string
+
+@description('Optional. App settings of the remediator itself, added to the host settings this module sets.')
+param appSettings object = {}
+
+@description('Optional. The azd service name, written to the azd-service-name tag.')
+param serviceName string = 'remediator'
+
+@description('Optional. Python version.')
+@allowed([
+  '3.10'
+  '3.11'
+  '3.12'
+])
+param runtimeVersion string = '3.11'
+
+@description('Optional. Maximum number of instances the app scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Optional. Memory of each instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Optional. Location for the plan and the app.')
+param location string = resourceGroup().location
+
+@description('Optional. Tags of the plan and the app.')
+param tags object = {}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225: Flex Consumption zone redundancy is not offered in every region; Event Grid retries delivery for 24 hours across an outage.
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_222: Event Grid delivers to the function over its public endpoint; ipSecurityRestrictions admit only the AzureEventGrid service tag.
+  // checkov:skip=CKV_AZURE_17: Event Grid's AzureFunction delivery presents no client certificate; access is limited by service tag and the function's system key.
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales per event and has no instance minimum to set (numberOfWorkers does not apply).
+  // checkov:skip=CKV_AZURE_213: The app serves no HTTP route to probe: it has an Event Grid trigger and a queue trigger only.
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityResourceId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: virtualNetworkSubnetResourceId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      cors: {
+        allowedOrigins: []
+      }
+      // Only Event Grid reaches the functions; deployments use the scm site with Entra ID (basic auth is off below).
+      ipSecurityRestrictionsDefaultAction: 'Deny'
+      ipSecurityRestrictions: [
+        {
+          name: 'AllowEventGrid'
+          description: 'Event Grid delivers subscription events to the on_resource_event function.'
+          action: 'Allow'
+          priority: 100
+          tag: 'ServiceTag'
+          ipAddress: 'AzureEventGrid'
+        }
+      ]
+      scmIpSecurityRestrictionsUseMain: false
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityResourceId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'python'
+        version: runtimeVersion
+      }
+    }
+  }
+
+  // No keys or connection strings: storage and Application Insights are reached with the user-assigned identity.
+  resource settings 'config' = {
+    name: 'appsettings'
+    properties: union(appSettings, {
+      AzureWebJobsStorage__accountName: storage.name
+      AzureWebJobsStorage__credential: 'managedidentity'
+      AzureWebJobsStorage__clientId: identityClientId
+      AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
+      AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
+      AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
+      APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+      AZURE_CLIENT_ID: identityClientId
+    })
+  }
+
+  resource ftpPublishing 'basicPublishingCredentialsPolicies' = {
+    name: 'ftp'
+    properties: {
+      allow: false
+    }
+  }
+
+  resource scmPublishing 'basicPublishingCredentialsPolicies' = {
+    name: 'scm'
+    properties: {
+      allow: false
+    }
+  }
+}
+
+@description('The resource ID of the function app.')
+output resourceId string = functionApp.id
+
+@description('The name of the function app.')
+output name string = functionApp.name
+
+@description('The default host name of the function app.')
+output defaultHostName string = functionApp.properties.defaultHostName

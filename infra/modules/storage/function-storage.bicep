@@ -1,0 +1,202 @@
+metadata name = 'Function storage'
+metadata description = 'The function app storage account (identity-based access only), its deployment and dead-letter containers, the work, poison and notification queues, and the data-plane role assignments scoped as narrowly as each principal needs.'
+
+@description('Required. Name of the storage account.')
+@minLength(3)
+@maxLength(24)
+param name string
+
+@description('Required. Name of the blob container Flex Consumption deploys the app package from.')
+param deploymentContainerName string
+
+@description('Required. Name of the blob container Event Grid dead-letters undeliverable events into.')
+param deadLetterContainerName string
+
+@description('Required. Names of the queues to create (work queue, poison queue, notification queue).')
+param queueNames array
+
+@description('Required. Resource IDs of the subnets admitted through the storage firewall (the function app subnet).')
+param allowedSubnetResourceIds array
+
+// The three role-assignment lists are arrays of roleAssignmentType / scopedRoleAssignmentType (declared below). They
+// are typed `array` because checkov's Bicep parser (pycep 0.5) cannot read `type[]`; the tests check every element.
+@description('Optional. Role assignments on the storage account (elements: roleAssignmentType).')
+param accountRoleAssignments array = []
+
+@description('Optional. Role assignments on a single blob container of the account (elements: scopedRoleAssignmentType).')
+param containerRoleAssignments array = []
+
+@description('Optional. Role assignments on a single queue of the account (elements: scopedRoleAssignmentType).')
+param queueRoleAssignments array = []
+
+@description('Optional. Storage SKU. Zone-redundant by default; choose Standard_LRS where the region has no zones.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param skuName string = 'Standard_ZRS'
+
+@description('Optional. Location for the storage account.')
+param location string = resourceGroup().location
+
+@description('Optional. Tags of the storage account.')
+param tags object = {}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_59: Public access is "selected networks only" (defaultAction Deny, one subnet); publicNetworkAccess Disabled would also shut out the trusted-service path Event Grid uses to dead-letter and deliver with its managed identity.
+  // checkov:skip=CKV_AZURE_206: Holds only host state, the work queues and the deployment package, all recreated by a redeployment; zone-redundant by default (skuName).
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: skuName
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    dnsEndpointType: 'Standard'
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    // Reachable only from the function subnet, and by trusted Azure services that authenticate with their managed
+    // identity (Event Grid dead-lettering and queue delivery).
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Deny'
+      bypass: 'AzureServices'
+      ipRules: []
+      virtualNetworkRules: [for subnetId in allowedSubnetResourceIds: {
+        id: subnetId
+        action: 'Allow'
+      }]
+    }
+  }
+
+  resource blobService 'blobServices' = {
+    name: 'default'
+    properties: {
+      deleteRetentionPolicy: {
+        enabled: true
+        days: 7
+      }
+      containerDeleteRetentionPolicy: {
+        enabled: true
+        days: 7
+      }
+    }
+
+    resource deploymentContainer 'containers' = {
+      name: deploymentContainerName
+      properties: {
+        publicAccess: 'None'
+      }
+    }
+
+    resource deadLetterContainer 'containers' = {
+      name: deadLetterContainerName
+      properties: {
+        publicAccess: 'None'
+      }
+    }
+  }
+
+  resource queueService 'queueServices' = {
+    name: 'default'
+  }
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for queueName in queueNames: {
+  parent: storage::queueService
+  name: queueName
+}]
+
+resource accountAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for assignment in accountRoleAssignments: {
+  name: guid(storage.id, assignment.principalId, assignment.roleDefinitionId)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', assignment.roleDefinitionId)
+    principalId: assignment.principalId
+    principalType: 'ServicePrincipal'
+    description: assignment.description
+  }
+}]
+
+resource assignedContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = [for assignment in containerRoleAssignments: {
+  parent: storage::blobService
+  name: assignment.scopeName
+}]
+
+resource containerAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (assignment, i) in containerRoleAssignments: {
+  name: guid(storage.id, assignment.scopeName, assignment.principalId, assignment.roleDefinitionId)
+  scope: assignedContainers[i]
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', assignment.roleDefinitionId)
+    principalId: assignment.principalId
+    principalType: 'ServicePrincipal'
+    description: assignment.description
+  }
+  dependsOn: [
+    storage::blobService::deploymentContainer
+    storage::blobService::deadLetterContainer
+  ]
+}]
+
+resource assignedQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = [for assignment in queueRoleAssignments: {
+  parent: storage::queueService
+  name: assignment.scopeName
+}]
+
+resource queueAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (assignment, i) in queueRoleAssignments: {
+  name: guid(storage.id, assignment.scopeName, assignment.principalId, assignment.roleDefinitionId)
+  scope: assignedQueues[i]
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', assignment.roleDefinitionId)
+    principalId: assignment.principalId
+    principalType: 'ServicePrincipal'
+    description: assignment.description
+  }
+  dependsOn: [
+    queues
+  ]
+}]
+
+@description('A role granted to a service principal on the storage account.')
+type roleAssignmentType = {
+  principalId: string
+  roleDefinitionId: string
+  description: string
+}
+
+@description('A role granted to a service principal on one container or one queue, named by scopeName.')
+type scopedRoleAssignmentType = {
+  scopeName: string
+  principalId: string
+  roleDefinitionId: string
+  description: string
+}
+
+@description('The resource ID of the storage account.')
+output resourceId string = storage.id
+
+@description('The name of the storage account.')
+output name string = storage.name
+
+@description('The blob endpoint of the storage account.')
+output primaryBlobEndpoint string = storage.properties.primaryEndpoints.blob
+
+@description('The queue endpoint of the storage account.')
+output primaryQueueEndpoint string = storage.properties.primaryEndpoints.queue
+
+@description('The table endpoint of the storage account.')
+output primaryTableEndpoint string = storage.properties.primaryEndpoints.table
+
+@description('The name of the deployment container.')
+output deploymentContainerName string = storage::blobService::deploymentContainer.name
+
+@description('The name of the dead-letter container.')
+output deadLetterContainerName string = storage::blobService::deadLetterContainer.name

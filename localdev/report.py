@@ -1,0 +1,49 @@
+"""Render outcome notifications for a person reading a terminal."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping
+
+_MARK = {"hardened": "✔", "planned": "…", "skipped": "·", "unsupported": "⚠", "failed": "✘"}
+
+
+def short_id(resource_id: str) -> str:
+    """``…/providers/Microsoft.KeyVault/vaults/kv1`` → ``KeyVault/vaults/kv1``."""
+    tail = resource_id.split("/providers/", 1)[-1]
+    return tail.removeprefix("Microsoft.")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return short_id(value) if value.startswith("/subscriptions/") else value
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def render_outcome(data: Mapping[str, Any]) -> str:
+    status = data["status"]
+    lines = [f"{_MARK.get(status, '?')} {status.upper():<11} {short_id(data['resourceId'])}",
+             f"    why:  {data['reason']}"]
+    if data.get("tag"):
+        lines.append(f"    tag:  harden={data['tag']['harden']}")
+    trigger = data.get("trigger") or {}
+    if trigger:
+        who = trigger.get("caller") or {}
+        lines.append(f"    from: {trigger.get('operationName')} (event {trigger.get('eventId')}"
+                     f"{', by ' + (who.get('name') or who.get('principalId') or '') if who else ''})")
+    for number, change in enumerate(data.get("changes") or (), 1):
+        lines.append(f"    {number}. [{change['phase']}] {change['change']}")
+        lines.append(f"       on {short_id(change['target'])}")
+        before, after = change.get("before"), change.get("after")
+        if isinstance(after, Mapping):
+            for key, new in after.items():
+                old = before.get(key) if isinstance(before, Mapping) else None
+                lines.append(f"       {key}: {_value(old)} → {_value(new)}")
+    if data.get("error"):
+        lines.append(f"    error: {data['error']['code']}: {data['error']['message']}")
+    return "\n".join(lines)
+
+
+def render_outcomes(items: Iterable[Mapping[str, Any]]) -> str:
+    return "\n\n".join(render_outcome(d) for d in items)
