@@ -12,10 +12,12 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import azure.functions as func
+from azure.functions.queue import QueueMessage  # what the worker builds for a queue trigger
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import (BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient,
                                  QueueServiceClient)
@@ -60,7 +62,7 @@ class LocalHost:
     deliveries: list[Delivery] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        functions = {f.get_function_name(): f for f in self.app.get_functions()}
+        functions = _functions_of(self.app)
         self._on_event = functions["on_resource_event"].get_user_function()
         self._worker = functions["harden_resource"].get_user_function()
         queue_binding = next(b for b in functions["harden_resource"].get_bindings() if b.type == "queueTrigger")
@@ -97,15 +99,18 @@ class LocalHost:
             if not batch:
                 break
             message = batch[0]
-            text = message.content.decode("utf-8")
+            # Azurite hands back an empty body as "" rather than b"".
+            body = message.content if isinstance(message.content, bytes) else str(message.content).encode()
+            text = body.decode("utf-8")
             delivery = Delivery(text, message.dequeue_count)
             try:
-                self._worker(message=func.QueueMessage(id=message.id, body=message.content,
-                                                       dequeue_count=message.dequeue_count))
+                self._worker(message=QueueMessage(id=message.id, body=body,
+                                                  dequeue_count=message.dequeue_count,
+                                                  pop_receipt=message.pop_receipt))
             except Exception as exc:  # noqa: BLE001 - the host catches every function failure
                 delivery.error = exc
                 if message.dequeue_count >= self.max_dequeue_count:
-                    self._poison.send_message(message.content)
+                    self._poison.send_message(body)
                     self._queue.delete_message(message)
                     delivery.poisoned = True
                 else:
@@ -122,6 +127,12 @@ class LocalHost:
     def clear(self) -> None:
         self._queue.clear_messages()
         self._poison.clear_messages()
+
+
+@lru_cache(maxsize=None)
+def _functions_of(app: func.FunctionApp) -> dict[str, Any]:
+    # FunctionApp.get_functions() indexes once; a second call reports duplicate names.
+    return {f.get_function_name(): f for f in app.get_functions()}
 
 
 def to_function_event(event: Mapping[str, Any]) -> func.EventGridEvent:

@@ -29,6 +29,7 @@ ALLOWED_VALUES = ", ".join(m.value for m in Mode)
 # Errors ARM returns for a request that can never succeed on this resource;
 # retrying them would only loop. Everything else is retried by the host.
 _REJECTED_STATUSES = (400, 422)
+_UNTAGGED = ("untagged", "untagged-public")
 _UNSUPPORTED_HINTS = ("sku", "tier", "premium", "notsupported", "not supported")
 
 
@@ -73,7 +74,10 @@ class Engine:
         except HardeningFailed as failure:
             self._notifier.publish(failure.outcome)
             raise
-        self._notifier.publish(outcome)
+        if outcome.reason_code in _UNTAGGED and not self._settings.report_untagged:
+            logger.info("Untagged, not reported (HARDEN_UNTAGGED=ignore): %s", outcome.resource_id)
+        else:
+            self._notifier.publish(outcome)
         return outcome
 
     def evaluate(self, request: HardenRequest) -> Outcome:
@@ -204,16 +208,20 @@ class Engine:
     def _compliant(self, state: ResourceState, mode: Mode) -> bool:
         """Decided from the one read alone, so that a compliant resource costs one GET."""
         if mode is Mode.PRIVATE:
-            expected = {self._expected_endpoint_id(state, g.group_id) for g in state.private_link_groups}
-            return (not state.public and state.default_action in (None, DENY)
-                    and (not self._settings.private_endpoint_subnet_id or expected <= state.private_endpoint_ids))
+            if state.public or state.default_action not in (None, DENY):
+                return False
+            # Closed already; without an endpoint subnet there is nothing more we could add.
+            subnet = self._settings.private_endpoint_subnet_id
+            return not subnet or {self._expected_endpoint_id(subnet, state, g.group_id)
+                                  for g in state.private_link_groups} <= state.private_endpoint_ids
         if not state.public:
             return True  # Stricter than asked; we never loosen.
         wanted = {s.lower() for s in self._settings.service_endpoint_subnet_ids}
         return bool(wanted) and state.default_action in (None, DENY) and wanted <= state.vnet_rule_subnet_ids
 
-    def _expected_endpoint_id(self, state: ResourceState, group_id: str) -> str:
-        sid = ResourceId.parse(self._settings.private_endpoint_subnet_id or "")
+    @staticmethod
+    def _expected_endpoint_id(subnet_id: str, state: ResourceState, group_id: str) -> str:
+        sid = ResourceId.parse(subnet_id)
         return (f"/subscriptions/{sid.subscription_id}/resourcegroups/{sid.resource_group}"
                 f"/providers/microsoft.network/privateendpoints/"
                 f"{private_endpoint_name(state.id.name, group_id)}").lower()

@@ -64,12 +64,15 @@ def test_permanent_error_is_reported_with_arm_code_and_poisons_the_message(host,
     deliveries = host.run_queue()
     assert len(deliveries) == host.max_dequeue_count and deliveries[-1].poisoned
     assert len(host.poison_messages()) == 1
-    failed = outcomes(emulator)[-1]
-    assert failed["status"] == "failed" and failed["error"]["code"] == "AuthorizationFailed"
-    assert "The client does not have authorization" in failed["reason"]
-    # Endpoint and DNS were made and kept; public access was never closed.
-    assert [c["phase"] for c in failed["changes"]] == [
+    reported = outcomes(emulator)
+    assert len(reported) == host.max_dequeue_count
+    assert all(o["status"] == "failed" and o["error"]["code"] == "AuthorizationFailed" for o in reported)
+    assert "The client does not have authorization" in reported[0]["reason"]
+    # Endpoint and DNS were made on the first attempt and reused by the retries;
+    # public access was never closed.
+    assert [c["phase"] for c in reported[0]["changes"]] == [
         "private_endpoint", "private_dns_zone", "private_dns_link", "private_dns_zone_group"]
+    assert [o["changes"] for o in reported[1:]] == [[]] * (host.max_dequeue_count - 1)
     assert emulator.get(rid)["properties"]["publicNetworkAccess"] == "Enabled"
 
 

@@ -1,20 +1,85 @@
 """Cosmos DB accounts (``Microsoft.DocumentDB/databaseAccounts``).
 
-TODO(issue 3): implement read/plan_lockdown/plan_vnet_rules; note sources here.
+Where the settings live: all in the account's ``properties``:
+``publicNetworkAccess``, ``isVirtualNetworkFilterEnabled``,
+``virtualNetworkRules[]`` {id, ignoreMissingVNetServiceEndpoint} (note the
+capital ``VN``, unlike SQL and Key Vault) and ``ipRules[]`` {ipAddressOrRange}.
+The IP rule ``0.0.0.0`` is the portal's "Accept connections from within public
+Azure datacenters": it admits every Azure customer's traffic. The Azure portal's
+own addresses are ordinary IP rules, someone's choice, and stay.
+
+Writes: DatabaseAccounts_Update is a long-running PATCH (``begin_update``).
+A PUT would replace the whole account (locations, consistency policy...), so we
+never PUT; the PATCH carries only the properties we change, but an array in a
+PATCH replaces the array, so ``virtualNetworkRules`` and ``ipRules`` are always
+sent whole: every rule we read, plus ours, minus the 0.0.0.0 rule.
+
+Effective default (``ResourceState.default_action``):
+
+- public network access Disabled: ``Deny`` (nothing public gets in; the filter
+  only applies to public traffic);
+- a 0.0.0.0 IP rule: ``Allow`` (all of Azure);
+- the VNet filter on, or any IP rule: ``Deny``;
+- no rules and the filter off: ``Allow`` (open to the internet).
+
+VNet rules count as allowing a subnet only while ``isVirtualNetworkFilterEnabled``
+is true; with the filter off they do nothing.
+
+The private endpoint group and zone follow the account's API: kind ``MongoDB``
+→ ``MongoDB``; capability ``EnableCassandra``/``EnableGremlin``/``EnableTable``
+→ ``Cassandra``/``Gremlin``/``Table``; otherwise (``GlobalDocumentDB``) ``Sql``.
+harden=private's lockdown removes the 0.0.0.0 rule in the same PATCH that turns
+public access off (no extra write), so re-enabling public access later does not
+silently re-admit all of Azure; this matches the SQL remediator.
+
+GETs for a compliance check: 1 (the account), in both modes.
+
+Sources: azure-rest-api-specs cosmos-db/resource-manager/Microsoft.DocumentDB
+(DatabaseAccounts_Get, DatabaseAccounts_Update; ``VirtualNetworkRule.ignoreMissingVNetServiceEndpoint``,
+``IpAddressOrRange.ipAddressOrRange``, ``Capability.name``);
+learn.microsoft.com/azure/cosmos-db/how-to-configure-firewall (0.0.0.0 = Azure
+datacenters, the portal's IPs); learn.microsoft.com/azure/cosmos-db/how-to-configure-vnet-service-endpoint
+(service endpoint ``Microsoft.AzureCosmosDB``);
+learn.microsoft.com/azure/private-link/private-endpoint-dns (groups Sql, MongoDB,
+Cassandra, Gremlin, Table and their ``privatelink.*`` zones).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..arm import ArmClients
-from ..model import Change, ResourceState
+from ..model import ALLOW, DENY, DISABLED, Change, Phase, ResourceState
 from ..resource_id import ResourceId
 from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
 from .base import ServiceRemediator
+from .common import approved_private_endpoints, lower_ids, missing_subnets, props, public_access, tags_of
+
+AZURE_DATACENTERS = frozenset({"0.0.0.0", "0.0.0.0/32"})
+_API_CAPABILITIES = (("enablecassandra", "Cassandra"), ("enablegremlin", "Gremlin"), ("enabletable", "Table"))
+
+
+def api_group(kind: Any, capabilities: Iterable[Mapping[str, Any]] | None) -> str:
+    """The private endpoint group of the account's API."""
+    if isinstance(kind, str) and kind.lower() == "mongodb":
+        return "MongoDB"
+    names = {str(c.get("name", "")).lower() for c in capabilities or ()}
+    return next((group for capability, group in _API_CAPABILITIES if capability in names), "Sql")
+
+
+def allows_azure_datacenters(rule: Mapping[str, Any]) -> bool:
+    return str(rule.get("ipAddressOrRange", "")).strip() in AZURE_DATACENTERS
+
+
+def effective_default(public: str, filter_enabled: bool, ip_rules: Sequence[Mapping[str, Any]]) -> str:
+    if public == DISABLED:
+        return DENY
+    if any(allows_azure_datacenters(r) for r in ip_rules):
+        return ALLOW
+    return DENY if filter_enabled or ip_rules else ALLOW
 
 
 class CosmosDbRemediator(ServiceRemediator):
-    """Hardens Cosmos DB accounts.
+    """Hardens Cosmos DB accounts with one PATCH of their network properties.
 
     RBAC actions:
         Microsoft.DocumentDB/databaseAccounts/read
@@ -31,16 +96,74 @@ class CosmosDbRemediator(ServiceRemediator):
                              PrivateLinkGroup("Cassandra", "privatelink.cassandra.cosmos.azure.com"),
                              PrivateLinkGroup("Gremlin", "privatelink.gremlin.cosmos.azure.com"),
                              PrivateLinkGroup("Table", "privatelink.table.cosmos.azure.com")),
-        operations=('Microsoft.DocumentDB/databaseAccounts/write',),
+        operations=("Microsoft.DocumentDB/databaseAccounts/write",),
         rbac_actions=rbac_actions_from_docstring(__doc__),
     )
 
     def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
-        raise NotImplementedError
+        account = arm.cosmosdb.database_accounts.get(resource_id.resource_group, resource_id.name).as_dict()
+        p = props(account)
+        public = public_access(p.get("publicNetworkAccess"))
+        filter_enabled = p.get("isVirtualNetworkFilterEnabled") is True
+        vnet_rules = list(p.get("virtualNetworkRules") or ())
+        ip_rules = list(p.get("ipRules") or ())
+        return ResourceState(
+            id=resource_id,
+            location=account.get("location", ""),
+            tags=tags_of(account),
+            public_network_access=public,
+            default_action=effective_default(public, filter_enabled, ip_rules),
+            vnet_rule_subnet_ids=lower_ids(r.get("id") for r in vnet_rules) if filter_enabled else frozenset(),
+            private_endpoint_ids=approved_private_endpoints(p.get("privateEndpointConnections")),
+            private_link_groups=(self.spec.group(api_group(account.get("kind"), p.get("capabilities"))),),
+            raw={"virtualNetworkRules": vnet_rules, "ipRules": ip_rules},
+        )
 
     def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:
-        raise NotImplementedError
+        if not state.public:
+            return []
+        properties: dict[str, Any] = {"publicNetworkAccess": DISABLED}
+        before: dict[str, Any] = {"publicNetworkAccess": state.public_network_access}
+        after: dict[str, Any] = {"publicNetworkAccess": DISABLED}
+        ip_rules = state.raw["ipRules"]
+        if any(allows_azure_datacenters(r) for r in ip_rules):
+            properties["ipRules"] = [r for r in ip_rules if not allows_azure_datacenters(r)]
+            before["ipRules"] = [r.get("ipAddressOrRange") for r in ip_rules]
+            after["ipRules"] = [r.get("ipAddressOrRange") for r in properties["ipRules"]]
+        return [self._patch(arm, state.id, Phase.PUBLIC_ACCESS,
+                            "disable public network access (and the Azure-datacenters IP rule)",
+                            properties, before, after)]
 
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
                         subnet_ids: Sequence[str]) -> list[Change]:
-        raise NotImplementedError
+        if not state.public:
+            return []  # Stricter than asked; we never loosen.
+        vnet_rules = state.raw["virtualNetworkRules"]
+        ip_rules = state.raw["ipRules"]
+        present = lower_ids(r.get("id") for r in vnet_rules)
+        new_rules = [{"id": s, "ignoreMissingVNetServiceEndpoint": False}
+                     for s in missing_subnets(subnet_ids, present)]
+        kept_ips = [r for r in ip_rules if not allows_azure_datacenters(r)]
+        properties = {"isVirtualNetworkFilterEnabled": True,
+                      "virtualNetworkRules": [*vnet_rules, *new_rules],
+                      "ipRules": kept_ips}
+        before = {"effectiveDefault": state.default_action,
+                  "virtualNetworkRules": sorted(present),
+                  "ipRules": [r.get("ipAddressOrRange") for r in ip_rules]}
+        after = {"effectiveDefault": DENY,
+                 "virtualNetworkRules": sorted(present | {r["id"].lower() for r in new_rules}),
+                 "ipRules": [r.get("ipAddressOrRange") for r in kept_ips]}
+        return [self._patch(arm, state.id, Phase.FIREWALL_RULES,
+                            "enable the VNet filter, allow the service-endpoint subnets, "
+                            "drop the Azure-datacenters IP rule (other IP rules kept)",
+                            properties, before, after)]
+
+    @staticmethod
+    def _patch(arm: ArmClients, rid: ResourceId, phase: Phase, summary: str, properties: Mapping[str, Any],
+               before: Mapping[str, Any], after: Mapping[str, Any]) -> Change:
+        body = {"properties": dict(properties)}
+        return Change(
+            phase=phase, target=str(rid), summary=summary, before=dict(before), after=dict(after),
+            apply=lambda: arm.cosmosdb.database_accounts.begin_update(
+                rid.resource_group, rid.name, body).result(),
+        )

@@ -1,20 +1,26 @@
 """Service Bus namespaces (``Microsoft.ServiceBus/namespaces``).
 
-TODO(issue 3): implement read/plan_lockdown/plan_vnet_rules; note sources here.
+Reading and writing are shared with Event Hubs (``messaging.py``, which lists
+the ARM reads and writes per mode). What is Service Bus's own: VNet rules and
+private endpoints exist only on the Premium tier
+(learn.microsoft.com/azure/service-bus-messaging/service-bus-service-endpoints,
+"Virtual Networks are supported only in Premium tier";
+learn.microsoft.com/azure/service-bus-messaging/private-link-service), so Basic
+and Standard namespaces are reported ``unsupported`` and never written.
+Service endpoint ``Microsoft.ServiceBus``; private link group ``namespace`` in
+``privatelink.servicebus.windows.net`` (learn.microsoft.com/azure/private-link/private-endpoint-dns).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any
 
 from ..arm import ArmClients
-from ..model import Change, ResourceState
-from ..resource_id import ResourceId
 from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
-from .base import ServiceRemediator
+from .messaging import MessagingNamespaceRemediator
 
 
-class ServiceBusRemediator(ServiceRemediator):
-    """Hardens Service Bus namespaces.
+class ServiceBusRemediator(MessagingNamespaceRemediator):
+    """Hardens Premium Service Bus namespaces through the namespace and its ``networkRuleSets/default``.
 
     RBAC actions:
         Microsoft.ServiceBus/namespaces/read
@@ -29,16 +35,16 @@ class ServiceBusRemediator(ServiceRemediator):
         display_name="Service Bus namespace",
         service_endpoint="Microsoft.ServiceBus",
         private_link_groups=(PrivateLinkGroup("namespace", "privatelink.servicebus.windows.net"),),
-        operations=('Microsoft.ServiceBus/namespaces/write', 'Microsoft.ServiceBus/namespaces/networkRuleSets/write'),
+        operations=("Microsoft.ServiceBus/namespaces/write", "Microsoft.ServiceBus/namespaces/networkRuleSets/write"),
         rbac_actions=rbac_actions_from_docstring(__doc__),
     )
 
-    def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
-        raise NotImplementedError
+    def namespaces(self, arm: ArmClients) -> Any:
+        return arm.servicebus.namespaces
 
-    def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:
-        raise NotImplementedError
-
-    def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
-                        subnet_ids: Sequence[str]) -> list[Change]:
-        raise NotImplementedError
+    def tier_problem(self, tier: str) -> str | None:
+        if tier.lower() == "premium":
+            return None
+        return (f"Premium tier required: this Service Bus namespace is on the {tier or 'unknown'} tier, and "
+                "virtual network rules and private endpoints exist only on Premium; upgrade the namespace to "
+                "Premium to harden it, or tag it harden=off")
