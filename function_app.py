@@ -8,7 +8,7 @@ import azure.functions as func
 
 from remediators.handlers import accept_event, event_as_dict, process_message
 from remediators.runtime import engine_for
-from remediators.settings import Settings
+from remediators.settings import Settings, subscriptions_from_env
 
 QUEUE_NAME = "harden-requests"
 
@@ -19,7 +19,7 @@ app = func.FunctionApp()
 @app.event_grid_trigger(arg_name="event")
 @app.queue_output(arg_name="requests", queue_name=QUEUE_NAME, connection="AzureWebJobsStorage")
 def on_resource_event(event: func.EventGridEvent, requests: func.Out[str]) -> None:
-    message = accept_event(event_as_dict(event), Settings.from_env())
+    message = accept_event(event_as_dict(event), subscriptions_from_env())
     if message is not None:
         requests.set(message)
 

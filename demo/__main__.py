@@ -30,7 +30,10 @@ def main() -> int:
                            "AZURE_RESOURCE_MANAGER_ENDPOINT": emu.url,
                            "HARDEN_NOTIFY_TOPIC_ENDPOINT": emu.topic_endpoint,
                            "HARDEN_POLL_INTERVAL_SECONDS": "0"})
+        logging.getLogger().setLevel(logging.ERROR)  # azure-functions warns about auth levels on import
         import function_app
+
+        logging.getLogger().setLevel(logging.WARNING)
 
         host = LocalHost(function_app.app, storage)
         print("Landing zone (local emulator at %s)" % emu.url)

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
 
 
-class _Out(func.Out[str]):
+class Out(func.Out[str]):
     """The value an output binding would write."""
 
     def __init__(self) -> None:
@@ -85,7 +85,7 @@ class LocalHost:
 
     def deliver(self, event: Mapping[str, Any]) -> str | None:
         """Deliver one Event Grid schema event to the trigger; returns what it enqueued."""
-        out = _Out()
+        out = Out()
         self._on_event(event=to_function_event(event), requests=out)
         if out.value is not None:
             self._queue.send_message(out.value.encode("utf-8"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable, Mapping
 
 _MARK = {"hardened": "✔", "planned": "…", "skipped": "·", "unsupported": "⚠", "failed": "✘"}
@@ -9,8 +10,8 @@ _MARK = {"hardened": "✔", "planned": "…", "skipped": "·", "unsupported": "�
 
 def short_id(resource_id: str) -> str:
     """``…/providers/Microsoft.KeyVault/vaults/kv1`` → ``KeyVault/vaults/kv1``."""
-    tail = resource_id.split("/providers/", 1)[-1]
-    return tail.removeprefix("Microsoft.")
+    tail = re.split("/providers/", resource_id, maxsplit=1, flags=re.I)[-1]
+    return tail[len("microsoft."):] if tail.lower().startswith("microsoft.") else tail
 
 
 def _value(value: Any) -> str:

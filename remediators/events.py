@@ -15,7 +15,6 @@ from typing import Any, Mapping
 from . import registry
 from .model import Caller, HardenRequest
 from .resource_id import MAX_ID_LENGTH, InvalidResourceId, ResourceId
-from .settings import Settings
 
 WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess"
 _TAGS_SUFFIX = "/providers/microsoft.resources/tags/default"
@@ -30,10 +29,12 @@ class Triage:
     request: HardenRequest | None = None
 
 
-def triage(event: Mapping[str, Any], settings: Settings) -> Triage:
+def triage(event: Mapping[str, Any], subscription_ids: frozenset[str]) -> Triage:
     """Decide whether an Event Grid event (Event Grid schema, as a dict) needs a look.
 
-    Accepts ``eventType``/``subject``/``id``/``data`` as Event Grid delivers them.
+    Accepts ``eventType``/``subject``/``id``/``data`` as Event Grid delivers them;
+    ``subscription_ids`` are the lower-cased subscriptions in scope. Cheapest
+    checks first: most events are dropped before any parsing.
     """
     event_type = event.get("eventType")
     if event_type != WRITE_SUCCESS:
@@ -51,12 +52,13 @@ def triage(event: Mapping[str, Any], settings: Settings) -> Triage:
         return Triage(f"malformed event: subject is longer than {MAX_ID_LENGTH} characters")
     if subject.lower().endswith(_TAGS_SUFFIX):
         subject = subject[: -len(_TAGS_SUFFIX)]
+    parts = subject.split("/", 3)
+    if len(parts) > 2 and parts[2].lower() not in subscription_ids:
+        return Triage(f"subscription {_show(parts[2])} is not in HARDEN_SUBSCRIPTION_IDS")
     try:
         rid = ResourceId.parse(subject)
     except InvalidResourceId as exc:
         return Triage(f"malformed event: {exc}")
-    if rid.subscription_id not in settings.subscription_ids:
-        return Triage(f"subscription {rid.subscription_id} is not in HARDEN_SUBSCRIPTION_IDS")
     target = _handled_ancestor(rid)
     if target is None:
         return Triage(f"resource type {rid.type} is not one we handle")

@@ -12,7 +12,6 @@ from typing import Any, Mapping
 from .engine import Engine
 from .events import InvalidRequest, decode_request, encode_request, triage
 from .model import Outcome, Status
-from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +26,12 @@ def event_as_dict(event: Any) -> dict[str, Any]:
             "eventTime": str(event.event_time) if event.event_time else None, "data": data}
 
 
-def accept_event(event: Mapping[str, Any], settings: Settings) -> str | None:
+def accept_event(event: Mapping[str, Any], subscription_ids: frozenset[str]) -> str | None:
     """The queue message to send for this event, or ``None`` when it needs no look.
 
     Never raises on a bad event: Event Grid would redeliver it for a day.
     """
-    verdict = triage(event, settings)
+    verdict = triage(event, subscription_ids)
     if verdict.request is None:
         logger.info("Dropped event %.64r: %s", event.get("id"), verdict.reason)
         return None

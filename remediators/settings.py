@@ -54,17 +54,29 @@ class Settings:
         return _parse(tuple(env.get(k) for k in _KEYS))
 
 
-@lru_cache(maxsize=8)
-def _parse(values: tuple[str | None, ...]) -> Settings:
-    raw = {k: (v.strip() if v else "") for k, v in zip(_KEYS, values)}
+def subscriptions_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """Just ``HARDEN_SUBSCRIPTION_IDS``: all the Event Grid trigger needs, at one lookup's cost."""
+    env = os.environ if environ is None else environ
+    return _parse_subscriptions(env.get("HARDEN_SUBSCRIPTION_IDS") or "")
 
-    subscriptions = _split(raw["HARDEN_SUBSCRIPTION_IDS"])
+
+@lru_cache(maxsize=8)
+def _parse_subscriptions(value: str) -> frozenset[str]:
+    subscriptions = _split(value)
     if not subscriptions:
         raise SettingsError("HARDEN_SUBSCRIPTION_IDS is not set: list the subscription ids to harden, "
                             "comma-separated")
     for sub in subscriptions:
         if not is_subscription_id(sub):
             raise SettingsError(f"HARDEN_SUBSCRIPTION_IDS: {sub!r} is not a subscription GUID")
+    return frozenset(s.lower() for s in subscriptions)
+
+
+@lru_cache(maxsize=8)
+def _parse(values: tuple[str | None, ...]) -> Settings:
+    raw = {k: (v.strip() if v else "") for k, v in zip(_KEYS, values)}
+
+    subscriptions = _parse_subscriptions(raw["HARDEN_SUBSCRIPTION_IDS"])
 
     pe_subnet = raw["HARDEN_PRIVATE_ENDPOINT_SUBNET_ID"] or None
     if pe_subnet:
@@ -108,7 +120,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         raise SettingsError(f"HARDEN_POLL_INTERVAL_SECONDS must be a number of seconds from 0 to 60, got {poll!r}")
 
     return Settings(
-        subscription_ids=frozenset(s.lower() for s in subscriptions),
+        subscription_ids=subscriptions,
         private_endpoint_subnet_id=pe_subnet,
         service_endpoint_subnet_ids=se_subnets,
         dns_zones_resource_group_id=zones_rg,

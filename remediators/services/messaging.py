@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 RULE_SET_NAME = "default"
 BASIC = "basic"
-_RULE_SET_READ_ONLY = ("id", "name", "type", "location", "systemData")
+_RULE_SET_READ_ONLY = ("id", "name", "type", "location", "systemData", "etag")
 
 
 def rule_set_subnet_ids(rule_set_props: Mapping[str, Any]) -> frozenset[str]:
