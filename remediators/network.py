@@ -13,7 +13,7 @@ import threading
 from collections import defaultdict
 from typing import Any, Callable, Iterable, Mapping
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from .arm import ArmClients
 from .model import Change, Phase, ResourceState
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 ZONE_GROUP_NAME = "default"
 CREATED_BY_TAG = {"created-by": "paas-hardener"}
+_ETAG_ATTEMPTS = 3
 
 # A subnet PUT replaces the subnet; two of ours racing on one VNet would each
 # drop the other's endpoint. Serialise them in-process; If-Match catches the rest.
@@ -84,16 +85,24 @@ class NetworkPlanner:
     @staticmethod
     def _add_service_endpoint(network: Any, sid: ResourceId, service: str) -> Any:
         with _vnet_locks[sid.ancestor(1).key]:
-            # Re-read under the lock: the PUT must carry the subnet as it is now.
-            subnet = network.subnets.get(sid.resource_group, sid.names[0], sid.name)
-            endpoints = subnet["properties"].setdefault("serviceEndpoints", [])
-            if not any(str(e.get("service", "")).lower() == service.lower() for e in endpoints):
-                endpoints.append({"service": service})
-            etag = subnet.get("etag")
-            return network.subnets.begin_create_or_update(
-                sid.resource_group, sid.names[0], sid.name, subnet,
-                headers={"If-Match": etag} if etag else None,
-            ).result()
+            for attempt in range(1, _ETAG_ATTEMPTS + 1):
+                # Re-read under the lock: the PUT must carry the subnet as it is now.
+                subnet = network.subnets.get(sid.resource_group, sid.names[0], sid.name)
+                endpoints = subnet["properties"].setdefault("serviceEndpoints", [])
+                if not any(str(e.get("service", "")).lower() == service.lower() for e in endpoints):
+                    endpoints.append({"service": service})
+                etag = subnet.get("etag")
+                try:
+                    return network.subnets.begin_create_or_update(
+                        sid.resource_group, sid.names[0], sid.name, subnet,
+                        headers={"If-Match": etag} if etag else None,
+                    ).result()
+                except HttpResponseError as exc:
+                    # 412: someone else changed the subnet since our GET; merge again.
+                    if exc.status_code != 412 or attempt == _ETAG_ATTEMPTS:
+                        raise
+                    logger.info("Subnet %s changed under us (attempt %d); re-reading", sid, attempt)
+        raise AssertionError("unreachable")
 
     # -- private endpoints and DNS ------------------------------------------
 

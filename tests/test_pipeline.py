@@ -167,3 +167,15 @@ def test_unreadable_queue_message_is_dropped_not_retried(host, emulator, lz, bad
     host._queue.send_message(bad.encode())
     deliveries = host.run_queue()
     assert len(deliveries) == 1 and deliveries[0].error is None
+
+
+def test_subnet_changed_between_read_and_write_is_merged_again(host, emulator, lz):
+    rid = seed_key_vault(emulator, lz, "kv-etag01", tags={"harden": "service-endpoint"})
+    emulator.faults.add(Fault(method="PUT", path_contains="/subnets/snet-workload", status=412,
+                              code="PreconditionFailed", message="The etag does not match", retry_after=None,
+                              times=1))
+    outcome = deliver(host, emulator, rid, KV_WRITE)
+    assert outcome["status"] == "hardened", outcome
+    puts = [r for r in emulator.writes() if r.resource_type == "Microsoft.Network/virtualNetworks/subnets"]
+    assert [r.status for r in puts][0] == 412 and [r.status for r in puts][1] in (200, 201)
+    assert len(puts) == 2
