@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 from . import catalog, ids, rules
 from .errors import ArmError, bad_request, not_found, parent_not_found, precondition_failed
 from .rules import Rule, Write, get_in, merge_patch
-from .store import Record, Store
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,11 @@ class Arm:
 
     def handle(self, req: ArmRequest) -> Response:
         try:
-            return self._dispatch(req)
+            resp = self._dispatch(req)
         except ArmError as err:
-            return Response(err.status, err.body())
+            resp = Response(err.status, err.body())
+        log.debug("%s %s -> %s", req.method, req.path, resp.status)
+        return resp
 
     def seed(self, resource_id: str, body: dict) -> dict:
         path = ids.parse(resource_id)

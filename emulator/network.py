@@ -235,7 +235,7 @@ def _zone_counts(store: Store, rec: Record, body: dict) -> None:
         maxNumberOfVirtualNetworkLinks=1000,
         numberOfVirtualNetworkLinks=len(links),
         maxNumberOfVirtualNetworkLinksWithRegistration=100,
-        numberOfVirtualNetworkLinksWithRegistration=sum(1 for l in links if l.props.get("registrationEnabled")),
+        numberOfVirtualNetworkLinksWithRegistration=sum(1 for link in links if link.props.get("registrationEnabled")),
     )
 
 

@@ -195,9 +195,24 @@ SQL_SERVER = Rule(
     validate=(check_enum("publicNetworkAccess", *PUBLIC_ACCESS), check_enum("restrictOutboundNetworkAccess", "Enabled", "Disabled")),
 )
 
+def _sql_public_interface_error(store: Store, rule_id: str) -> ArmError | None:
+    # With public network access Disabled, SQL refuses to add, edit or remove firewall rules:
+    # error 42101 (learn.microsoft.com/azure/azure-sql/database/connectivity-settings); the ARM code
+    # DenyPublicEndpointEnabled is quoted from real responses in public repositories.
+    server = store.get(ids.parse(rule_id).parent_id)
+    if server is None or not ieq(server.props.get("publicNetworkAccess"), "Disabled"):
+        return None
+    return bad_request("DenyPublicEndpointEnabled",
+                       "Unable to create or modify firewall rules when public network interface for the server is "
+                       "disabled. To manage server or database level firewall rules, please enable the public "
+                       "network interface.")
+
+
 SQL_FIREWALL_RULE = Rule(
     type="Microsoft.Sql/servers/firewallRules",
     provisioning_state=False,
+    validate=(lambda w: _sql_public_interface_error(w.store, w.id),),
+    validate_delete=(lambda store, rec: _sql_public_interface_error(store, rec.id),),
 )
 
 
@@ -229,7 +244,7 @@ SQL_VNET_RULE = Rule(
 
 def _cosmos_defaults(w: Write) -> None:
     name = _name(w)
-    locations = [l for l in w.props.get("locations") or [] if isinstance(l, dict)] or [
+    locations = [loc for loc in w.props.get("locations") or [] if isinstance(loc, dict)] or [
         {"locationName": w.body.get("location") or "West US", "failoverPriority": 0}]
     for i, loc in enumerate(locations):
         region = str(loc.get("locationName", "")).replace(" ", "").lower()
@@ -237,10 +252,13 @@ def _cosmos_defaults(w: Write) -> None:
         loc.update(id=f"{name}-{region}", documentEndpoint=f"https://{name}-{region}.documents.azure.com:443/",
                    provisioningState="Succeeded")
     w.props["locations"] = locations
-    ordered = sorted(locations, key=lambda l: l.get("failoverPriority", 0))
+    ordered = sorted(locations, key=lambda loc: loc.get("failoverPriority", 0))
     w.props["writeLocations"] = [dict(ordered[0])]
-    w.props["readLocations"] = [dict(l) for l in ordered]
-    w.props["failoverPolicies"] = [{"id": l["id"], "locationName": l.get("locationName"), "failoverPriority": l.get("failoverPriority")} for l in ordered]
+    w.props["readLocations"] = [dict(loc) for loc in ordered]
+    w.props["failoverPolicies"] = [
+        {"id": loc["id"], "locationName": loc.get("locationName"), "failoverPriority": loc.get("failoverPriority")}
+        for loc in ordered
+    ]
     w.props.setdefault("documentEndpoint", f"https://{name}.documents.azure.com:443/")
     w.props.setdefault("instanceId", str(uuid.uuid5(uuid.NAMESPACE_URL, ids.key(w.id))))
     for key, value in (("ipRules", []), ("virtualNetworkRules", []), ("isVirtualNetworkFilterEnabled", False),
@@ -448,16 +466,22 @@ def _default_site_config(store: Store, path: ids.ArmPath) -> dict | None:
     }
 
 
+def _web_only(hook):
+    """sites/config holds several singletons (web, appsettings, ...): the access rules are config/web's."""
+    return lambda w: hook(w) if w.path.name.lower() == "web" else None
+
+
 SITE_CONFIG = Rule(
     type="Microsoft.Web/sites/config",
     put_status=(200, 200),
     provisioning_state=False,
     implicit=_default_site_config,
     list_implicit=("web",),
-    normalize=(_config_normalize,),
-    defaults=(default_props(ipSecurityRestrictions=[], scmIpSecurityRestrictions=[],
-                            ipSecurityRestrictionsDefaultAction="Allow", scmIpSecurityRestrictionsDefaultAction="Allow"),),
-    validate=(_config_validate,),
+    normalize=(_web_only(_config_normalize),),
+    defaults=(_web_only(default_props(ipSecurityRestrictions=[], scmIpSecurityRestrictions=[],
+                                      ipSecurityRestrictionsDefaultAction="Allow",
+                                      scmIpSecurityRestrictionsDefaultAction="Allow")),),
+    validate=(_web_only(_config_validate),),
     renderers=(_config_render,),
 )
 

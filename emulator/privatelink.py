@@ -138,7 +138,7 @@ def validate_private_endpoint(w: Write) -> ArmError | None:
             )
         target_rec = w.store.get(target_id)
         if target_rec is None:
-            return invalid_reference(target_id, w.id)
+            return invalid_reference(str(target_id), w.id)
         groups = cprops.get("groupIds") or []
         if not groups:
             return bad_request(
@@ -207,7 +207,7 @@ def _pe_ip(store: Store, subnet_id: str, pe_id: str) -> str:
     pes = [p.get("id", "") for p in (sub.props.get("privateEndpoints") or [])] if sub else []
     index = next((i for i, p in enumerate(pes) if ids.same_id(p, pe_id)), len(pes))
     try:
-        return str(ipaddress.ip_network(prefix, strict=False)[4 + index])
+        return str(ipaddress.ip_network(str(prefix), strict=False)[4 + index])
     except (TypeError, ValueError, IndexError):
         return f"10.0.0.{4 + index % 250}"
 
@@ -225,7 +225,7 @@ def private_endpoint_defaults(w: Write) -> None:
         cprops = conn.get("properties") or {}
         target_rec = w.store.get(cprops.get("privateLinkServiceId"))
         target = TARGETS.get(target_rec.type.lower()) if target_rec else None
-        if target and cprops.get("groupIds"):
+        if target_rec and target and cprops.get("groupIds"):
             dns.append({"fqdn": target.fqdn(target_rec.id.rsplit("/", 1)[-1], cprops["groupIds"][0]), "ipAddresses": [ip]})
     w.props["customDnsConfigs"] = dns
 

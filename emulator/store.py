@@ -107,7 +107,9 @@ class Store:
             if path is None or path.is_collection:
                 return None
             implicit = self.rule_for(path.type).implicit_body(self, path)
-            return copy.deepcopy(implicit) if implicit is not None else None
+            if implicit is None:
+                return None
+            rec = Record(path.raw, self.rule_for(path.type).type, implicit)
         body = copy.deepcopy(rec.body)
         self.rule_for(rec.type).render(self, rec, body)
         return body

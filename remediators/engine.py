@@ -15,7 +15,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from . import registry
 from .arm import ArmClients, error_code_of
-from .model import DENY, Change, HardenRequest, Mode, Outcome, ResourceState, Status
+from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, ResourceState, Status, requested_mode
 from .network import LockoutRisk, NetworkPlanner, private_endpoint_name
 from .notify import Notifier
 from .resource_id import InvalidResourceId, ResourceId
@@ -24,7 +24,6 @@ from .settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
-TAG_NAME = "harden"
 ALLOWED_VALUES = ", ".join(m.value for m in Mode)
 # Errors ARM returns for a request that can never succeed on this resource;
 # retrying them would only loop. Everything else is retried by the host.
@@ -39,17 +38,6 @@ class HardeningFailed(RuntimeError):
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(f"{outcome.resource_id}: {outcome.reason}")
         self.outcome = outcome
-
-
-def requested_mode(tags: Mapping[str, str]) -> tuple[str | None, Mode | None]:
-    """The raw ``harden`` tag value and the mode it names (tag name and value ignore case)."""
-    for name, value in tags.items():
-        if name.lower() == TAG_NAME:
-            try:
-                return value, Mode(value.strip().lower())
-            except ValueError:
-                return value, None
-    return None, None
 
 
 class Engine:

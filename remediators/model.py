@@ -22,6 +22,20 @@ class Mode(str, enum.Enum):
     OFF = "off"
 
 
+TAG_NAME = "harden"
+
+
+def requested_mode(tags: Mapping[str, str]) -> tuple[str | None, Mode | None]:
+    """The raw ``harden`` tag value and the mode it names (tag name and value ignore case)."""
+    for name, value in tags.items():
+        if name.lower() == TAG_NAME:
+            try:
+                return value, Mode(value.strip().lower())
+            except ValueError:
+                return value, None
+    return None, None
+
+
 class Phase(enum.IntEnum):
     """Order in which changes are applied: nobody is locked out half-way.
 

@@ -20,13 +20,16 @@ and virtual network rules, the namespace can be accessed over the public interne
 learn.microsoft.com/azure/private-link/private-endpoint-dns (group ``namespace``,
 zone ``privatelink.servicebus.windows.net`` for both services).
 
-ARM reads per evaluation (the compliant check is the first two rows):
+ARM reads per evaluation (the compliant check is the first row):
     harden=private or service-endpoint: namespace GET + networkRuleSets/default GET
     harden=off, unknown value, or a tier that cannot be hardened: namespace GET
     untagged: namespace GET, + rule set GET when the namespace's own switch is
-    enabled (to tell a firewalled namespace from an open one in the report)
-Writes per remediation (besides the shared endpoint/DNS/subnet changes):
-    private: rule set PUT (public access off) + namespace PATCH (public access off)
+    enabled and the tier is not Basic (to tell a firewalled namespace from an
+    open one in the report)
+Writes per remediation (besides the shared endpoint/DNS/subnet changes), each
+rule-set PUT preceded by a GET of the rule set as it is at that moment:
+    private: rule set PUT (public access off, only if on) + namespace PATCH
+    (public access off, only if on); the firewall rules and default stay as read
     service-endpoint: rule set PUT (VNet rules added, default Deny)
 """
 from __future__ import annotations
@@ -36,7 +39,7 @@ import logging
 from typing import Any, Callable, Mapping, Sequence
 
 from ..arm import ArmClients
-from ..model import ALLOW, DENY, DISABLED, ENABLED, Change, Mode, Phase, ResourceState
+from ..model import ALLOW, DENY, DISABLED, ENABLED, Change, Mode, Phase, ResourceState, requested_mode
 from ..resource_id import ResourceId
 from .base import ServiceRemediator
 from .common import approved_private_endpoints, lower_ids, missing_subnets, props, public_access, tags_of
@@ -99,7 +102,6 @@ class MessagingNamespaceRemediator(ServiceRemediator):
         """Why a namespace of this SKU tier cannot be hardened, with the fix; ``None`` if it can."""
 
     def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
-        from ..engine import requested_mode  # the engine imports the registry, which imports us
 
         ops = self.namespaces(arm)
         namespace = ops.get(resource_id.resource_group, resource_id.name).as_dict()

@@ -25,14 +25,15 @@ built-in policy "App Service apps should use a SKU that supports private link";
 learn.microsoft.com/azure/private-link/private-endpoint-dns (group ``sites``,
 zone ``privatelink.azurewebsites.net``).
 
-ARM reads per evaluation (the compliant check is the first two rows):
+ARM reads per evaluation (the compliant check is the first two rows, one per mode):
     harden=private: site GET + privateEndpointConnections list GET
     harden=service-endpoint: site GET + config/web GET
     harden=off, unknown value, or a plan without private link: site GET
     untagged: site GET, + config/web GET when public access is on (to report accurately)
 Writes per remediation (besides the shared endpoint/DNS/subnet changes):
     private: site PATCH (public access off)
-    service-endpoint: config/web PATCH (subnet allow rules added, default Deny)
+    service-endpoint: config/web PATCH (subnet allow rules added, default Deny),
+    preceded by a GET of config/web as it is at that moment
 """
 from __future__ import annotations
 
@@ -41,11 +42,12 @@ import logging
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..arm import ArmClients
-from ..model import ALLOW, DENY, DISABLED, ENABLED, Change, Mode, Phase, ResourceState
+from ..model import ALLOW, DENY, DISABLED, ENABLED, Change, Mode, Phase, ResourceState, requested_mode
 from ..resource_id import ResourceId
 from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
 from .base import ServiceRemediator
-from .common import approved_private_endpoints, default_action, lower_ids, missing_subnets, props, public_access, tags_of
+from .common import (approved_private_endpoints, default_action, lower_ids, missing_subnets, props, public_access,
+                     tags_of)
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +128,6 @@ class WebAppRemediator(ServiceRemediator):
     )
 
     def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
-        from ..engine import requested_mode  # the engine imports the registry, which imports us
 
         apps = arm.web.web_apps
         group, name = resource_id.resource_group, resource_id.name
