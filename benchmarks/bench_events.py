@@ -75,10 +75,10 @@ def main() -> None:
         print("Worker, per resource (ARM calls counted from the emulator's request log; polls apart):")
         print(f"  {'resource':<40} {'mode':<17} {'plan':>4} {'reads':>5} {'writes':>6} {'polls':>5} "
               f"{'wall ms':>8}   compliant re-check")
-        one_per_type = {op: (seed, name, op) for seed, name, _, op in reversed(DEMO_RESOURCES)}
-        for index, (seed, name, operation) in enumerate(reversed(one_per_type.values())):
+        one_per_type = {r.operation: r for r in reversed(DEMO_RESOURCES) if r.tags and not r.options}
+        for index, (seed, name, _, operation, _) in enumerate(reversed(one_per_type.values())):
             for mode in ("private", "service-endpoint"):
-                rid = seed(emu, lz, f"{name[:14]}{mode[:2]}{index}", {"harden": mode})
+                rid = seed(emu, lz, f"{name[:14]}{mode[:2]}{index}", tags={"harden": mode})
                 request = HardenRequest(rid, f"bench-{index}-{mode}", operation)
                 emu.clear_requests()
                 started = time.perf_counter()

@@ -23,17 +23,14 @@ from localdev.seeds import DEMO_RESOURCES
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     with Emulator.start() as emu, running_azurite() as storage:
         lz = seed_network(emu)
         os.environ.update({**emu.env(), **lz.settings(), "AzureWebJobsStorage": storage,
                            "AZURE_RESOURCE_MANAGER_ENDPOINT": emu.url,
                            "HARDEN_NOTIFY_TOPIC_ENDPOINT": emu.topic_endpoint,
                            "HARDEN_POLL_INTERVAL_SECONDS": "0"})
-        logging.getLogger().setLevel(logging.ERROR)  # azure-functions warns about auth levels on import
-        import function_app
-
-        logging.getLogger().setLevel(logging.WARNING)
+        import function_app  # noqa: F401  (after the environment is set, as in the host)
 
         host = LocalHost(function_app.app, storage)
         print("Landing zone (local emulator at %s)" % emu.url)
@@ -43,12 +40,12 @@ def main() -> int:
 
         print("Resources and their write events:")
         resources = []
-        for seed, name, tags, operation in DEMO_RESOURCES:
-            rid = seed(emu, lz, name, tags)
+        for seed, name, tags, operation, options in DEMO_RESOURCES:
+            rid = seed(emu, lz, name, tags=tags, **options)
             resources.append((rid, operation))
             queued = host.deliver(write_event(rid, operation))
             label = ", ".join(f"{k}={v}" for k, v in (tags or {}).items()) or "untagged"
-            print(f"  {short_id(rid):<58} {label:<26} {'queued' if queued else 'dropped'}")
+            print(f"  {short_id(rid):<52} {label:<24} {'queued' if queued else 'dropped'}")
 
         started = time.perf_counter()
         host.run_queue()

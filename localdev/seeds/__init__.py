@@ -1,30 +1,43 @@
 """One seeding module per service, mirroring ``remediators/services/``.
 
-``DEMO_RESOURCES`` is what `make demo` and the benchmark seed: at least one
-resource of each handled type, plus an untagged one.
+Every seeder takes ``(emu, lz, name, *, tags=None, ...)``. ``DEMO_RESOURCES`` is
+what `make demo` and the benchmark seed: one resource of each handled type,
+an untagged one, and one whose tier cannot be hardened.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
-from ..landing_zone import LandingZone
+from .cosmosdb import seed_cosmos_account
+from .eventhub import seed_event_hubs_namespace
 from .keyvault import seed_key_vault
+from .servicebus import seed_service_bus_namespace
+from .sql import seed_sql_server
 from .storage import seed_storage_account
-
-Seed = Callable[[Any, LandingZone, str, "Mapping[str, str] | None"], str]
-
-
-def _kv(emu: Any, lz: LandingZone, name: str, tags: Mapping[str, str] | None) -> str:
-    return seed_key_vault(emu, lz, name, tags=tags)
+from .web import seed_web_app
 
 
-def _storage(emu: Any, lz: LandingZone, name: str, tags: Mapping[str, str] | None) -> str:
-    return seed_storage_account(emu, lz, name, tags=tags)
+class DemoResource(NamedTuple):
+    seed: Callable[..., str]
+    name: str
+    tags: Mapping[str, str] | None
+    operation: str
+    options: Mapping[str, Any] = {}
 
 
-# (seed, name, tags, the operation its write event carries)
-DEMO_RESOURCES: list[tuple[Seed, str, Mapping[str, str] | None, str]] = [
-    (_kv, "kv-lz-payments", {"harden": "private"}, "Microsoft.KeyVault/vaults/write"),
-    (_storage, "stlzorders01", {"harden": "service-endpoint"}, "Microsoft.Storage/storageAccounts/write"),
-    (_storage, "stlzscratch01", None, "Microsoft.Storage/storageAccounts/write"),
+DEMO_RESOURCES: list[DemoResource] = [
+    DemoResource(seed_key_vault, "kv-lz-payments", {"harden": "private"}, "Microsoft.KeyVault/vaults/write"),
+    DemoResource(seed_storage_account, "stlzorders01", {"harden": "service-endpoint"},
+                 "Microsoft.Storage/storageAccounts/write"),
+    DemoResource(seed_sql_server, "sql-lz-ledger", {"harden": "private"}, "Microsoft.Sql/servers/write"),
+    DemoResource(seed_cosmos_account, "cosmos-lz-catalog", {"harden": "service-endpoint"},
+                 "Microsoft.DocumentDB/databaseAccounts/write"),
+    DemoResource(seed_service_bus_namespace, "sb-lz-orders", {"harden": "private"},
+                 "Microsoft.ServiceBus/namespaces/write"),
+    DemoResource(seed_event_hubs_namespace, "evh-lz-telemetry", {"harden": "service-endpoint"},
+                 "Microsoft.EventHub/namespaces/write"),
+    DemoResource(seed_web_app, "app-lz-portal", {"harden": "private"}, "Microsoft.Web/sites/write"),
+    DemoResource(seed_storage_account, "stlzscratch01", None, "Microsoft.Storage/storageAccounts/write"),
+    DemoResource(seed_service_bus_namespace, "sb-lz-legacy", {"harden": "private"},
+                 "Microsoft.ServiceBus/namespaces/write", {"tier": "Standard"}),
 ]
