@@ -58,8 +58,11 @@ class ResourceState:
 
     :param public_network_access: ``Enabled`` or ``Disabled``; an absent value
         reads as ``Enabled`` because that is what ARM does with it.
-    :param default_action: The firewall's effective default (``Allow``/``Deny``);
-        ``None`` for services whose firewall has no default action.
+    :param default_action: The firewall's *effective* default (``Allow``/``Deny``):
+        what happens to traffic no rule names, as the service computes it (SQL's
+        and Cosmos DB's "Allow Azure" 0.0.0.0 rules read as ``Allow``; public
+        access Disabled reads as ``Deny`` where the service has no switch of its
+        own). ``None`` when there is nothing to judge.
     :param vnet_rule_subnet_ids: Lower-cased subnet ids already allowed.
     :param private_endpoint_ids: Lower-cased ids of connected private endpoints.
     :param private_link_groups: The groups this resource needs endpoints for.
