@@ -35,7 +35,7 @@ $(CHECKOV):
 	.venv-checkov/bin/pip install --quiet checkov
 
 checkov: $(CHECKOV)
-	$(CHECKOV) --directory infra --framework bicep --quiet --compact
+	$(CHECKOV) --directory infra --framework bicep --skip-download --quiet --compact
 
 clean:
 	rm -rf $(VENV) .venv-checkov node_modules .pytest_cache .hypothesis

@@ -26,8 +26,24 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+# Each provider answers long-running writes with its own status URL, and polling
+# it needs that URL's read action (e.g. Microsoft.Network/locations/operations/read),
+# so the emulator hands out the same shapes real responses carry.
+_STATUS_PATHS = (  # (type prefix, template), longest prefix first
+    ("microsoft.network/privatednszones",
+     "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/privateDnsOperationStatuses/{op}"),
+    ("microsoft.sql/servers/virtualnetworkrules",
+     "/subscriptions/{sub}/providers/Microsoft.Sql/locations/{loc}/virtualNetworkRulesAzureAsyncOperation/{op}"),
+    ("microsoft.sql/servers",
+     "/subscriptions/{sub}/providers/Microsoft.Sql/locations/{loc}/serverAzureAsyncOperation/{op}"),
+    ("microsoft.documentdb/databaseaccounts",
+     "/subscriptions/{sub}/providers/Microsoft.DocumentDB/locations/{loc}/operationsStatus/{op}"),
+)
+_DEFAULT_STATUS_PATH = "/subscriptions/{sub}/providers/{ns}/locations/{loc}/operations/{op}"
 OPERATION_RE = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)$",
+    r"^/subscriptions/[^/]+/(?:providers/[^/]+/locations/[^/]+/"
+    r"(?:operations|serverAzureAsyncOperation|virtualNetworkRulesAzureAsyncOperation|operationsStatus)"
+    r"|resourceGroups/[^/]+/providers/Microsoft\.Network/privateDnsOperationStatuses)/(?P<op>[^/]+)$",
     re.IGNORECASE,
 )
 
@@ -216,7 +232,9 @@ class Arm:
     def _lro_headers(self, req: ArmRequest, p: ids.ArmPath, status: str, error: dict | None, location: str) -> dict[str, str]:
         op_id = str(uuid.uuid4())
         ns = p.namespace or "Microsoft.Resources"
-        op_path = f"/subscriptions/{p.subscription}/providers/{ns}/locations/{location}/operations/{op_id}"
+        kind = (p.type or "").lower()
+        template = next((t for prefix, t in _STATUS_PATHS if kind.startswith(prefix)), _DEFAULT_STATUS_PATH)
+        op_path = template.format(sub=p.subscription, rg=p.resource_group, ns=ns, loc=location, op=op_id)
         self.operations[op_id] = Operation(op_path, status, error)
         url = f"{req.base_url}{op_path}?api-version={req.query.get('api-version')}"
         return {"Azure-AsyncOperation": url, "Retry-After": "0"}

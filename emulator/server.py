@@ -128,6 +128,10 @@ class Emulator:
         self._lock = threading.RLock()
         self._tokens: dict[str, _Token] = {}
         self._requests: list[RecordedRequest] = []
+        # Every (caller client id, method, resource type) answered with success since
+        # start, LRO polls included (they need RBAC too); never cleared, so a test can
+        # check that the custom role covers all that one identity did.
+        self._operations: set[tuple[str, str, str]] = set()
         self._events: list[dict] = []
         self._notifications: list[dict] = []
         self._arm = Arm(self._raise_event)
@@ -210,6 +214,14 @@ class Emulator:
 
     def writes(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method in WRITE_METHODS]
+
+    def observed_operations(self, client_id: str) -> set[tuple[str, str]]:
+        """Successful (method, resource type) pairs this identity made since start.
+
+        Survives :meth:`reset` and :meth:`clear_requests`; includes LRO status polls.
+        """
+        with self._lock:
+            return {(method, kind) for who, method, kind in self._operations if who == client_id}
 
     def clear_requests(self) -> None:
         with self._lock:
@@ -332,6 +344,8 @@ class Emulator:
                 resp = self._arm.handle(req)
             self._requests.append(RecordedRequest(method, path.rstrip("/") or path, query.get("api-version"), resp.status,
                                                   resource_type_of(path), body, is_poll))
+            if caller is not None and resp.status < 400:
+                self._operations.add((caller.client_id, method, resource_type_of(path)))
         reads = method in ("GET", "HEAD")
         resp.headers.setdefault(f"x-ms-ratelimit-remaining-subscription-{'reads' if reads else 'writes'}",
                                 "11999" if reads else "1199")

@@ -29,8 +29,11 @@ SERVICES: tuple[ServiceRemediator, ...] = (
 
 TAGS_WRITE = "Microsoft.Resources/tags/write"
 
-# Network and DNS work shared by every service (remediators/network.py).
+# Network and DNS work shared by every service (remediators/network.py). Polling a
+# long-running write needs its status URL's read action too.
 SHARED_RBAC_ACTIONS = frozenset({
+    "Microsoft.Network/locations/operations/read",
+    "Microsoft.Network/privateDnsOperationStatuses/read",
     "Microsoft.Network/virtualNetworks/read",
     "Microsoft.Network/virtualNetworks/join/action",
     "Microsoft.Network/virtualNetworks/subnets/read",

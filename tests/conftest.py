@@ -14,6 +14,9 @@ from localdev.azurite import running_azurite
 from localdev.host import LocalHost
 from localdev.landing_zone import LandingZone, seed_network
 
+# The product's managed identity on the emulator; what it did is checked against the custom role.
+REMEDIATOR_CLIENT_ID = "5f0c6a2e-7b1d-4c3e-9a8f-2d4b6c8e0a13"
+
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
@@ -38,11 +41,12 @@ def lz(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> LandingZone:
         "AZURE_RESOURCE_MANAGER_ENDPOINT": emulator.url,
         "HARDEN_NOTIFY_TOPIC_ENDPOINT": emulator.topic_endpoint,
         "HARDEN_POLL_INTERVAL_SECONDS": "0",
+        "AZURE_CLIENT_ID": REMEDIATOR_CLIENT_ID,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     for name in ("HARDEN_DRY_RUN", "HARDEN_UNTAGGED", "HARDEN_NOTIFY_TOPIC_KEY", "HARDEN_EXCLUDE_RESOURCE_IDS",
-                 "AZURE_CLIENT_ID", "WEBSITE_SITE_NAME", "AzureWebJobsStorage__accountName"):
+                 "WEBSITE_SITE_NAME", "AzureWebJobsStorage__accountName"):
         monkeypatch.delenv(name, raising=False)
     return zone
 
@@ -55,3 +59,8 @@ def host(azurite: str, lz: LandingZone, monkeypatch: pytest.MonkeyPatch) -> Loca
     harness = LocalHost(function_app.app, azurite)
     harness.clear()
     return harness
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_all`` judge what the rest of the session did: run them last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)

@@ -85,6 +85,7 @@ class CosmosDbRemediator(ServiceRemediator):
         Microsoft.DocumentDB/databaseAccounts/read
         Microsoft.DocumentDB/databaseAccounts/write
         Microsoft.DocumentDB/databaseAccounts/privateEndpointConnectionsApproval/action
+        Microsoft.DocumentDB/locations/operationsStatus/read
     """
 
     spec = ServiceSpec(

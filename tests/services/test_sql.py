@@ -5,7 +5,7 @@ from typing import Any, Mapping
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.identity import DefaultAzureCredential
+from azure.identity import ManagedIdentityCredential
 
 from localdev.landing_zone import LandingZone
 from localdev.seeds.sql import AAD_ADMIN, ALLOW_AZURE_SERVICES, seed_sql_server
@@ -16,13 +16,19 @@ from tests.remediation import RemediationContract, deliver, settle
 
 SERVER_WRITE = "Microsoft.Sql/servers/write"
 FIREWALL_RULE_WRITE = "Microsoft.Sql/servers/firewallRules/write"
+PERSON_CLIENT_ID = "0c9e1d2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f"
 OFFICE = {"startIpAddress": "203.0.113.0", "endIpAddress": "203.0.113.255"}
 
 
 def _sql(emu, rid: str) -> tuple[Any, str, str]:
-    """A real SQL client on the emulator, to list a server's child rules as ARM shows them."""
+    """A real SQL client on the emulator, to read and write a server's child rules as a person would.
+
+    It signs in as another identity than the remediator's, so that its writes are not
+    counted as the remediator's operations (tests/infra/test_role_covers_observed.py).
+    """
     r = ResourceId.parse(rid)
-    arm = ArmClients(DefaultAzureCredential(), r.subscription_id, endpoint=emu.url, polling_interval=0)
+    person = ManagedIdentityCredential(client_id=PERSON_CLIENT_ID)
+    arm = ArmClients(person, r.subscription_id, endpoint=emu.url, polling_interval=0)
     return arm.sql, r.resource_group, r.name
 
 

@@ -58,7 +58,55 @@ param location string = resourceGroup().location
 @description('Optional. Tags of the plan and the app.')
 param tags object = {}
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+// The remediator's own settings, as name/value pairs. Loops may only read values known when the deployment
+// starts (BCP178), so this one reads the parameter alone; the host settings below are listed one by one.
+var remediatorSettings = [for setting in items(appSettings): {
+  name: setting.key
+  value: setting.value
+}]
+
+// No keys or connection strings: storage and Application Insights are reached with the user-assigned identity.
+var hostSettings = [
+  {
+    name: 'AzureWebJobsStorage__accountName'
+    value: hostStorage.name
+  }
+  {
+    name: 'AzureWebJobsStorage__credential'
+    value: 'managedidentity'
+  }
+  {
+    name: 'AzureWebJobsStorage__clientId'
+    value: identityClientId
+  }
+  {
+    name: 'AzureWebJobsStorage__blobServiceUri'
+    value: hostStorage.properties.primaryEndpoints.blob
+  }
+  {
+    name: 'AzureWebJobsStorage__queueServiceUri'
+    value: hostStorage.properties.primaryEndpoints.queue
+  }
+  {
+    name: 'AzureWebJobsStorage__tableServiceUri'
+    value: hostStorage.properties.primaryEndpoints.table
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+    value: applicationInsights.properties.ConnectionString
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+    value: 'ClientId=${identityClientId};Authorization=AAD'
+  }
+  {
+    name: 'AZURE_CLIENT_ID'
+    value: identityClientId
+  }
+]
+
+resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  // checkov:skip=CKV_AZURE_43: A reference to the account modules/storage/function-storage.bicep creates; checkov reads the parameter name as the account name.
   name: storageAccountName
 }
 
@@ -125,12 +173,13 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
       ]
       scmIpSecurityRestrictionsUseMain: false
+      appSettings: concat(remediatorSettings, hostSettings)
     }
     functionAppConfig: {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          value: '${hostStorage.properties.primaryEndpoints.blob}${deploymentContainerName}'
           authentication: {
             type: 'UserAssignedIdentity'
             userAssignedIdentityResourceId: identityResourceId
@@ -147,35 +196,22 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
     }
   }
+}
 
-  // No keys or connection strings: storage and Application Insights are reached with the user-assigned identity.
-  resource settings 'config' = {
-    name: 'appsettings'
-    properties: union(appSettings, {
-      AzureWebJobsStorage__accountName: storage.name
-      AzureWebJobsStorage__credential: 'managedidentity'
-      AzureWebJobsStorage__clientId: identityClientId
-      AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
-      AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
-      AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
-      APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
-      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-      AZURE_CLIENT_ID: identityClientId
-    })
+// Child resources are declared at top level with `parent`: pycep keeps only one nested child per resource.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
   }
+}
 
-  resource ftpPublishing 'basicPublishingCredentialsPolicies' = {
-    name: 'ftp'
-    properties: {
-      allow: false
-    }
-  }
-
-  resource scmPublishing 'basicPublishingCredentialsPolicies' = {
-    name: 'scm'
-    properties: {
-      allow: false
-    }
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
   }
 }
 

@@ -76,42 +76,47 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
       }]
     }
   }
+}
 
-  resource blobService 'blobServices' = {
-    name: 'default'
-    properties: {
-      deleteRetentionPolicy: {
-        enabled: true
-        days: 7
-      }
-      containerDeleteRetentionPolicy: {
-        enabled: true
-        days: 7
-      }
+// Child resources are declared at top level with `parent`: pycep keeps only one nested child per resource.
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 7
     }
-
-    resource deploymentContainer 'containers' = {
-      name: deploymentContainerName
-      properties: {
-        publicAccess: 'None'
-      }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: 7
     }
-
-    resource deadLetterContainer 'containers' = {
-      name: deadLetterContainerName
-      properties: {
-        publicAccess: 'None'
-      }
-    }
-  }
-
-  resource queueService 'queueServices' = {
-    name: 'default'
   }
 }
 
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deadLetterContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
 resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for queueName in queueNames: {
-  parent: storage::queueService
+  parent: queueService
   name: queueName
 }]
 
@@ -127,7 +132,7 @@ resource accountAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01'
 }]
 
 resource assignedContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = [for assignment in containerRoleAssignments: {
-  parent: storage::blobService
+  parent: blobService
   name: assignment.scopeName
 }]
 
@@ -141,13 +146,13 @@ resource containerAssignments 'Microsoft.Authorization/roleAssignments@2022-04-0
     description: assignment.description
   }
   dependsOn: [
-    storage::blobService::deploymentContainer
-    storage::blobService::deadLetterContainer
+    deploymentContainer
+    deadLetterContainer
   ]
 }]
 
 resource assignedQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = [for assignment in queueRoleAssignments: {
-  parent: storage::queueService
+  parent: queueService
   name: assignment.scopeName
 }]
 
@@ -196,7 +201,7 @@ output primaryQueueEndpoint string = storage.properties.primaryEndpoints.queue
 output primaryTableEndpoint string = storage.properties.primaryEndpoints.table
 
 @description('The name of the deployment container.')
-output deploymentContainerName string = storage::blobService::deploymentContainer.name
+output deploymentContainerName string = deploymentContainer.name
 
 @description('The name of the dead-letter container.')
-output deadLetterContainerName string = storage::blobService::deadLetterContainer.name
+output deadLetterContainerName string = deadLetterContainer.name
