@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: demo test bench checkov setup clean
+.PHONY: demo test lint bench checkov setup clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -25,6 +25,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
 
 bench: setup
 	$(PY) benchmarks/bench_events.py

@@ -15,6 +15,8 @@ class Fault:
     ``method`` is an HTTP method or "*"; ``path_contains`` a case-insensitive substring of the
     path (query excluded). ``times`` is how many requests it hits (None: every one).
     ``status=None`` with ``latency_s`` only delays the request, which is then served normally.
+    A success ``status`` (below 400, e.g. 202) serves the request, then answers with that
+    status and no body: ARM's "accepted" shape that some non-LRO operations document.
     """
 
     method: str = "*"
@@ -32,6 +34,11 @@ class Fault:
             self.code = http.HTTPStatus(self.status).phrase.replace(" ", "") if self.status in http.HTTPStatus._value2member_map_ else "Error"
         if not self.message and self.status is not None:
             self.message = f"Injected fault ({self.code})."
+
+    @property
+    def accepts(self) -> bool:
+        """Serve the request, but answer ``status`` with an empty body."""
+        return self.status is not None and self.status < 400
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method == "*" or self.method.upper() == method.upper()) and self.path_contains.lower() in path.lower()

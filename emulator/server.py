@@ -334,7 +334,7 @@ class Emulator:
         fault = self.faults.take(method, path) if resp is None else None
         if fault and fault.latency_s:
             time.sleep(fault.latency_s)
-        if resp is None and fault and fault.status is not None:
+        if resp is None and fault and fault.status is not None and not fault.accepts:
             resp = Response(fault.status, {"error": {"code": fault.code, "message": fault.message}},
                             {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {})
         with self._lock:
@@ -342,6 +342,8 @@ class Emulator:
                 assert caller is not None
                 req = ArmRequest(method, path, query, headers, body, Caller(caller.client_id, caller.principal_id), self.url)
                 resp = self._arm.handle(req)
+                if fault and fault.accepts and resp.status < 400:
+                    resp = Response(fault.status, None, {})
             self._requests.append(RecordedRequest(method, path.rstrip("/") or path, query.get("api-version"), resp.status,
                                                   resource_type_of(path), body, is_poll))
             if caller is not None and resp.status < 400:

@@ -53,10 +53,10 @@ def running_azurite() -> Iterator[str]:
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                     break
-                except OSError:
+                except OSError as exc:
                     if process.poll() is not None or time.monotonic() > deadline:
                         err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                        raise AzuriteUnavailable(f"Azurite did not start: {err[-500:]}")
+                        raise AzuriteUnavailable(f"Azurite did not start: {err[-500:]}") from exc
                     time.sleep(0.1)
             yield connection_string(port)
         finally:

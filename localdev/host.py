@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import azure.functions as func
 from azure.functions.queue import QueueMessage  # what the worker builds for a queue trigger
@@ -146,5 +146,3 @@ def to_function_event(event: Mapping[str, Any]) -> func.EventGridEvent:
         id=event.get("id"), data=event.get("data"), topic=event.get("topic"), subject=event.get("subject"),
         event_type=event.get("eventType"), event_time=event_time, data_version=event.get("dataVersion"))
 
-
-Deliver = Callable[[Mapping[str, Any]], "str | None"]

@@ -9,7 +9,7 @@ the events raised by our own writes settle.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Mapping
+from typing import Callable
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
@@ -69,8 +69,8 @@ class Engine:
         return outcome
 
     def evaluate(self, request: HardenRequest) -> Outcome:
-        def result(status: Status, code: str, reason: str, **extra: object) -> Outcome:
-            return Outcome(status, request.resource_id, code, reason, request, **extra)  # type: ignore[arg-type]
+        def result(status: Status, code: str, reason: str, *, resource_type: str | None = None) -> Outcome:
+            return Outcome(status, request.resource_id, code, reason, request, resource_type)
 
         try:
             rid = ResourceId.parse(request.resource_id)

@@ -23,7 +23,7 @@ def event_as_dict(event: Any) -> dict[str, Any]:
     except ValueError:
         data = None
     return {"id": event.id, "subject": event.subject, "eventType": event.event_type,
-            "eventTime": str(event.event_time) if event.event_time else None, "data": data}
+            "eventTime": event.event_time.isoformat() if event.event_time else None, "data": data}
 
 
 def accept_event(event: Mapping[str, Any], subscription_ids: frozenset[str]) -> str | None:

@@ -65,7 +65,7 @@ class Notifier:
 
     @classmethod
     def for_topic(cls, endpoint: str | None, *, key: str | None,
-                  credential: TokenCredential | None) -> "Notifier":
+                  credential: TokenCredential | None) -> Notifier:
         if not endpoint:
             return cls(None)
         from azure.eventgrid import EventGridPublisherClient

@@ -30,7 +30,7 @@ class ResourceId:
     names: tuple[str, ...]
 
     @classmethod
-    def parse(cls, text: object) -> "ResourceId":
+    def parse(cls, text: object) -> ResourceId:
         if not isinstance(text, str):
             raise InvalidResourceId(f"resource id must be a string, got {type(text).__name__}")
         if len(text) > MAX_ID_LENGTH:
@@ -63,12 +63,12 @@ class ResourceId:
     def name(self) -> str:
         return self.names[-1]
 
-    def ancestor(self, depth: int) -> "ResourceId":
+    def ancestor(self, depth: int) -> ResourceId:
         """The resource ``depth`` types deep (1 = the top-level resource)."""
         return ResourceId(self.subscription_id, self.resource_group, self.namespace,
                           self.types[:depth], self.names[:depth])
 
-    def child(self, type_: str, name: str) -> "ResourceId":
+    def child(self, type_: str, name: str) -> ResourceId:
         return ResourceId(self.subscription_id, self.resource_group, self.namespace,
                           (*self.types, type_), (*self.names, name))
 

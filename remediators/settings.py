@@ -49,7 +49,7 @@ class Settings:
     poll_interval_seconds: float = 5.0
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return _parse(tuple(env.get(k) for k in _KEYS))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import pytest
 
 from emulator import Emulator
 from emulator.events import write_event

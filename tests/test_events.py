@@ -5,7 +5,6 @@ No emulator here: triage must decide without ARM, and must never raise.
 from __future__ import annotations
 
 import json
-import timeit
 from pathlib import Path
 
 import pytest

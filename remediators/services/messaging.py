@@ -38,7 +38,7 @@ import abc
 import logging
 from typing import Any, Callable, Mapping, Sequence
 
-from ..arm import ArmClients
+from ..arm import ArmClients, response_status
 from ..model import ALLOW, DENY, DISABLED, ENABLED, Change, Mode, Phase, ResourceState, requested_mode
 from ..resource_id import ResourceId
 from .base import ServiceRemediator
@@ -52,7 +52,7 @@ _RULE_SET_READ_ONLY = ("id", "name", "type", "location", "systemData", "etag")
 
 
 def rule_set_subnet_ids(rule_set_props: Mapping[str, Any]) -> frozenset[str]:
-    return lower_ids(((r.get("subnet") or {}).get("id") for r in rule_set_props.get("virtualNetworkRules") or ()))
+    return lower_ids((r.get("subnet") or {}).get("id") for r in rule_set_props.get("virtualNetworkRules") or ())
 
 
 def effective_default_action(rule_set_props: Mapping[str, Any]) -> str:
@@ -152,7 +152,8 @@ class MessagingNamespaceRemediator(ServiceRemediator):
             changes.append(Change(
                 phase=Phase.PUBLIC_ACCESS, target=str(rid), summary="disable public network access on the namespace",
                 before={"publicNetworkAccess": namespace_public}, after={"publicNetworkAccess": DISABLED},
-                apply=lambda: self.namespaces(arm).update(rid.resource_group, rid.name, body)))
+                apply=lambda: self.namespaces(arm).update(rid.resource_group, rid.name, body,
+                                                          stream=True, cls=response_status)))
         return changes
 
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,

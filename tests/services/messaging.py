@@ -117,3 +117,15 @@ class MessagingContract(RemediationContract):
                         rule_set={"defaultAction": "Deny", "ipRules": [], "virtualNetworkRules": []})
         outcome = deliver(host, emulator, rid, self.operation)
         assert outcome["reasonCode"] == "untagged-public"
+
+    def test_namespace_update_answered_202_without_a_body_still_hardens(self, host, emulator, lz):
+        # Namespaces_Update documents a bodiless 202 (accepted); the generated client would
+        # try to decode it, so the remediator reads only the status.
+        from emulator import Fault
+
+        rid = self.seed(emulator, lz, self.name("acc"), {"harden": "private"})
+        fault = emulator.faults.add(Fault(method="PATCH", path_contains=rid.rsplit("/", 1)[-1], status=202))
+        outcome = deliver(host, emulator, rid, self.operation)
+        assert fault.hits == 1
+        assert outcome["status"] == "hardened", outcome
+        assert emulator.get(rid)["properties"]["publicNetworkAccess"] == "Disabled"
