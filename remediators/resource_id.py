@@ -35,6 +35,9 @@ class ResourceId:
             raise InvalidResourceId(f"resource id must be a string, got {type(text).__name__}")
         if len(text) > MAX_ID_LENGTH:
             raise InvalidResourceId(f"resource id is longer than {MAX_ID_LENGTH} characters")
+        if ".." in text:
+            # No ARM name holds two dots in a row; such an id is a traversal attempt or garbage.
+            raise InvalidResourceId(f"resource id contains '..': {text[:200]!r}")
         parts = text.split("/")
         if len(parts) < 9 or parts[0] != "" or len(parts) % 2 == 0:
             raise InvalidResourceId(f"not an ARM resource id: {text[:200]!r}")

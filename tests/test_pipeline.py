@@ -48,10 +48,12 @@ def test_throttling_and_busy_network_are_survived(host, emulator, lz):
                               code="TooManyRequests", message="throttled", retry_after=0, times=2))
     emulator.faults.add(Fault(method="GET", path_contains="/subnets/", status=429,
                               code="RetryableErrorDueToAnotherOperation", message="busy", retry_after=None, times=1))
+    emulator.faults.add(Fault(method="GET", path_contains="/storageAccounts/", status=503,
+                              code="ServiceUnavailable", message="try later", retry_after=None, times=1))
     outcome = deliver(host, emulator, rid, "Microsoft.Storage/storageAccounts/write")
     assert outcome["status"] == "hardened", outcome
     statuses = [r.status for r in emulator.arm_calls()]
-    assert statuses.count(409) == 2 and statuses.count(429) == 3
+    assert statuses.count(409) == 2 and statuses.count(429) == 3 and statuses.count(503) == 1
     settle(host, emulator, rid, "Microsoft.Storage/storageAccounts/write")
 
 
@@ -179,3 +181,13 @@ def test_subnet_changed_between_read_and_write_is_merged_again(host, emulator, l
     puts = [r for r in emulator.writes() if r.resource_type == "Microsoft.Network/virtualNetworks/subnets"]
     assert [r.status for r in puts][0] == 412 and [r.status for r in puts][1] in (200, 201)
     assert len(puts) == 2
+
+
+def test_without_a_topic_outcomes_are_logged_only(host, emulator, lz, monkeypatch, caplog):
+    monkeypatch.delenv("HARDEN_NOTIFY_TOPIC_ENDPOINT")
+    rid = seed_key_vault(emulator, lz, "kv-logonly01", tags={"harden": "off"})
+    with caplog.at_level("INFO", logger="remediators.notify"):
+        host.deliver(write_event(rid, KV_WRITE))
+        host.run_queue()
+    assert emulator.notifications == []
+    assert any('"reasonCode": "opted-out"' in r.getMessage() for r in caplog.records)
