@@ -102,7 +102,6 @@ class MessagingNamespaceRemediator(ServiceRemediator):
         """Why a namespace of this SKU tier cannot be hardened, with the fix; ``None`` if it can."""
 
     def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
-
         ops = self.namespaces(arm)
         namespace = ops.get(resource_id.resource_group, resource_id.name).as_dict()
         p = props(namespace)

@@ -128,7 +128,6 @@ class WebAppRemediator(ServiceRemediator):
     )
 
     def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
-
         apps = arm.web.web_apps
         group, name = resource_id.resource_group, resource_id.name
         site = apps.get(group, name).as_dict()
