@@ -26,13 +26,31 @@ def outcomes(emu: Emulator) -> list[dict[str, Any]]:
 
 
 def deliver(host: LocalHost, emu: Emulator, resource_id: str, operation: str) -> dict[str, Any]:
-    """One write event through trigger → queue → worker; returns the published outcome."""
+    """One write event through trigger → queue → worker; returns the published outcome.
+
+    When the outcome is ``hardened``, the event is delivered again together with
+    every event our writes raised, and nothing more may be written: so every
+    remediation test proves idempotency, whether it says so or not.
+    """
     before = len(emu.notifications)
     assert host.deliver(write_event(resource_id, operation)) is not None, "the trigger dropped the event"
     host.run_queue()
     published = outcomes(emu)[before:]
     assert published, "no outcome was published"
-    return published[-1]
+    outcome = published[-1]
+    if outcome["status"] == "hardened":
+        _assert_second_pass_writes_nothing(host, emu, resource_id, operation)
+    return outcome
+
+
+def _assert_second_pass_writes_nothing(host: LocalHost, emu: Emulator, resource_id: str, operation: str) -> None:
+    written = len(emu.writes())
+    for event in [write_event(resource_id, operation), *emu.drain_events()]:
+        host.deliver(event)
+    host.run_queue()
+    again = [f"{r.method} {r.path}" for r in emu.writes()[written:]]
+    assert again == [], f"a second delivery wrote again: {again}"
+    assert emu.drain_events() == []
 
 
 def settle(host: LocalHost, emu: Emulator, resource_id: str, operation: str) -> list[dict[str, Any]]:

@@ -148,7 +148,7 @@ def test_deleted_resource_is_skipped(host, emulator, lz):
 def test_notification_says_what_changed_why_and_how_to_opt_out(host, emulator, lz):
     rid = seed_key_vault(emulator, lz, "kv-explain01", tags={"harden": "private"})
     deliver(host, emulator, rid, KV_WRITE)
-    event = emulator.notifications[-1]
+    (event,) = [n for n in emulator.notifications if n["type"] == "PaasHardener.Resource.Hardened"]
     assert event["specversion"] == "1.0" and event["type"] == "PaasHardener.Resource.Hardened"
     assert event["subject"] == rid
     data = event["data"]
