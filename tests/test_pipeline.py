@@ -191,3 +191,31 @@ def test_without_a_topic_outcomes_are_logged_only(host, emulator, lz, monkeypatc
         host.run_queue()
     assert emulator.notifications == []
     assert any('"reasonCode": "opted-out"' in r.getMessage() for r in caplog.records)
+
+
+def test_duplicate_deliveries_processed_at_once_create_nothing_twice(host, emulator, lz):
+    # At-least-once delivery: two workers may get the same resource at the same moment.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from remediators.model import HardenRequest
+    from remediators.runtime import engine_for
+    from remediators.settings import Settings
+
+    rid = seed_storage_account(emulator, lz, "stdupes01", tags={"harden": "private"})
+    engine = engine_for(Settings.from_env())
+    request = HardenRequest(rid, "dup-1", "Microsoft.Storage/storageAccounts/write")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: engine.evaluate(request), range(2)))
+    assert {r.status.value for r in results} <= {"hardened", "skipped"}, results
+    network_rg = f"{lz.rg_id(lz.network_rg)}/providers/Microsoft.Network/privateEndpoints/"
+    for group in ("blob", "file", "queue", "table"):
+        pe = emulator.get(f"{network_rg}pe-stdupes01-{group}")
+        zone_group = emulator.get(f"{network_rg}pe-stdupes01-{group}/privateDnsZoneGroups/default")
+        assert len(zone_group["properties"]["privateDnsZoneConfigs"]) == 1
+        assert pe["properties"]["privateLinkServiceConnections"][0]["properties"]["groupIds"] == [group]
+    connections = emulator.get(rid)["properties"]["privateEndpointConnections"]
+    ours = [c for c in connections if "pe-stdupes01-" in c["properties"]["privateEndpoint"]["id"]]
+    assert len(ours) == 4
+    links = [r for r in emulator.requests if r.method == "PUT" and "virtualNetworkLinks" in r.path]
+    assert len({r.path for r in links}) == 4, "one link per zone, whatever the duplicates did"
+    assert emulator.get(rid)["properties"]["publicNetworkAccess"] == "Disabled"
