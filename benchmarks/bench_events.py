@@ -72,7 +72,8 @@ def main() -> None:
         print(f"  ARM calls made by the trigger for all of the above: {len(emu.requests)}\n")
 
         engine = engine_for(settings)
-        print("Worker, per resource (ARM calls counted from the emulator's request log; polls apart):")
+        print("Worker, per resource (ARM calls counted from the emulator's request log; polls apart;")
+        print("the first row includes the managed-identity sign-in and client start-up):")
         print(f"  {'resource':<40} {'mode':<17} {'plan':>4} {'reads':>5} {'writes':>6} {'polls':>5} "
               f"{'wall ms':>8}   compliant re-check")
         one_per_type = {r.operation: r for r in reversed(DEMO_RESOURCES) if r.tags and not r.options}
