@@ -653,3 +653,18 @@ def test_infra_json_lists_are_in_sync_with_the_registry():
 def test_postdeploy_shell_hook_is_valid_sh():
     result = subprocess.run(["sh", "-n", str(bt.INFRA / "hooks" / "postdeploy.sh")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_infra_sets_every_setting_the_app_reads():
+    """The settings in code and the app settings in Bicep are one list (bar the documented exceptions)."""
+    from remediators.settings import _KEYS
+
+    not_from_infra = {
+        "HARDEN_NOTIFY_TOPIC_KEY",  # never: the identity publishes
+        "HARDEN_POLL_INTERVAL_SECONDS",  # optional tuning; the default suits Azure
+        "AZURE_RESOURCE_MANAGER_ENDPOINT",  # public cloud by default
+        "WEBSITE_SITE_NAME", "WEBSITE_RESOURCE_GROUP", "WEBSITE_OWNER_NAME",  # set by App Service itself
+    }
+    settings = _app_settings()
+    assert set(_KEYS) - not_from_infra <= set(settings), sorted(set(_KEYS) - not_from_infra - set(settings))
+    assert not {k for k in settings if k.startswith("HARDEN_")} - set(_KEYS), "infra sets a HARDEN_ setting no code reads"
