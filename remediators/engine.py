@@ -16,7 +16,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from . import registry
 from .arm import ArmClients, error_code_of
 from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, ResourceState, Status, requested_mode
-from .network import LockoutRisk, NetworkPlanner, private_endpoint_name
+from .network import LockoutRisk, NetworkPlanner, private_endpoint_id
 from .notify import Notifier
 from .resource_id import InvalidResourceId, ResourceId
 from .services.base import ServiceRemediator
@@ -198,18 +198,13 @@ class Engine:
         if mode is Mode.PRIVATE:
             if state.public or state.default_action not in (None, DENY):
                 return False
-            # Closed already; without an endpoint subnet there is nothing more we could add.
             subnet = self._settings.private_endpoint_subnet_id
-            return not subnet or {self._expected_endpoint_id(subnet, state, g.group_id)
-                                  for g in state.private_link_groups} <= state.private_endpoint_ids
+            if not subnet:
+                return True  # Closed already; without an endpoint subnet there is nothing more we could add.
+            sid = ResourceId.parse(subnet)
+            expected = {private_endpoint_id(sid, state.id.name, g.group_id).lower() for g in state.private_link_groups}
+            return expected <= state.private_endpoint_ids
         if not state.public:
             return True  # Stricter than asked; we never loosen.
         wanted = {s.lower() for s in self._settings.service_endpoint_subnet_ids}
         return bool(wanted) and state.default_action in (None, DENY) and wanted <= state.vnet_rule_subnet_ids
-
-    @staticmethod
-    def _expected_endpoint_id(subnet_id: str, state: ResourceState, group_id: str) -> str:
-        sid = ResourceId.parse(subnet_id)
-        return (f"/subscriptions/{sid.subscription_id}/resourcegroups/{sid.resource_group}"
-                f"/providers/microsoft.network/privateendpoints/"
-                f"{private_endpoint_name(state.id.name, group_id)}").lower()

@@ -41,6 +41,12 @@ def private_endpoint_name(resource_name: str, group_id: str) -> str:
     return f"pe-{resource_name}-{group_id.lower()}"[:80]
 
 
+def private_endpoint_id(subnet: ResourceId, resource_name: str, group_id: str) -> str:
+    """Where our endpoint for one group lives: the endpoint subnet's resource group."""
+    return (f"/subscriptions/{subnet.subscription_id}/resourceGroups/{subnet.resource_group}"
+            f"/providers/Microsoft.Network/privateEndpoints/{private_endpoint_name(resource_name, group_id)}")
+
+
 def _get_or_none(getter: Callable[..., Any], *args: str) -> Any:
     try:
         return getter(*args)
@@ -125,8 +131,7 @@ class NetworkPlanner:
         planned_zones: set[str] = set()
         for group in state.private_link_groups:
             pe_name = private_endpoint_name(state.id.name, group.group_id)
-            pe_id = (f"/subscriptions/{sid.subscription_id}/resourceGroups/{sid.resource_group}"
-                     f"/providers/Microsoft.Network/privateEndpoints/{pe_name}")
+            pe_id = private_endpoint_id(sid, state.id.name, group.group_id)
             endpoint = _get_or_none(network.private_endpoints.get, sid.resource_group, pe_name)
             if endpoint is None:
                 changes.append(self._create_endpoint(network, sid, pe_id, pe_name, location, state, group))
