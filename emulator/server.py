@@ -33,10 +33,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import trustme
 
 from . import events as ev
+from . import resourcegraph
 from .engine import Arm, ArmRequest, Caller, Response
 from .errors import ArmError
 from .faults import FaultList
 from .ids import resource_type_of
+from .throttle import Throttle, kind_of
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,9 @@ class Emulator:
         self.identity_header = secrets.token_urlsafe(24)
         self.topic_key = base64.b64encode(secrets.token_bytes(32)).decode()  # Event Grid keys are base64
         self.faults = FaultList()
+        self.throttle = Throttle()  # ARM's token buckets; off until throttle.enable()
+        # Management group name (lower-case) -> subscription ids, for Resource Graph scopes.
+        self.management_groups: dict[str, list[str]] = {}
         self._lock = threading.RLock()
         self._tokens: dict[str, _Token] = {}
         self._requests: list[RecordedRequest] = []
@@ -253,6 +258,8 @@ class Emulator:
             return self._token(method, query, headers)
         if path.lower() == TOPIC_PATH:
             return self._publish(method, query, headers, raw)
+        if path.lower().rstrip("/") == resourcegraph.PATH:
+            return self._resource_graph(method, headers, raw)
         return self._arm_call(method, path, query, headers, raw)
 
     def _token(self, method: str, query: dict[str, str], headers: Any) -> Response:
@@ -334,6 +341,9 @@ class Emulator:
         fault = self.faults.take(method, path) if resp is None else None
         if fault and fault.latency_s:
             time.sleep(fault.latency_s)
+        budget = self._spend(method, path, caller) if resp is None and caller is not None else None
+        if budget is not None and budget[0] is not None:
+            resp = budget[0]
         if resp is None and fault and fault.status is not None and not fault.accepts:
             resp = Response(fault.status, {"error": {"code": fault.code, "message": fault.message}},
                             {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {})
@@ -348,9 +358,55 @@ class Emulator:
                                                   resource_type_of(path), body, is_poll))
             if caller is not None and resp.status < 400:
                 self._operations.add((caller.client_id, method, resource_type_of(path)))
+        if budget is not None:
+            resp.headers[f"x-ms-ratelimit-remaining-subscription-{kind_of(method)}"] = str(budget[1])
         reads = method in ("GET", "HEAD")
         resp.headers.setdefault(f"x-ms-ratelimit-remaining-subscription-{'reads' if reads else 'writes'}",
                                 "11999" if reads else "1199")
+        return resp
+
+    def _spend(self, method: str, path: str, caller: _Token) -> tuple[Response | None, int] | None:
+        """Take a token from ARM's bucket (emulator/throttle.py); a 429 when it is empty."""
+        parts = path.split("/", 3)
+        if not self.throttle.enabled or len(parts) < 3 or parts[1].lower() != "subscriptions":
+            return None
+        allowed, remaining, retry_after = self.throttle.take(parts[2], caller.principal_id, method)
+        if allowed:
+            return None, remaining
+        # 429 + Retry-After (request-limits-and-throttling); the code and message are our guess.
+        return Response(429, {"error": {"code": "TooManyRequests",
+                                        "message": "The request is being throttled as the limit has been reached "
+                                                   f"for operation type - {kind_of(method).capitalize()}."}},
+                        {"Retry-After": str(retry_after)}), 0
+
+    def _resource_graph(self, method: str, headers: Any, raw: bytes) -> Response:
+        """Resource Graph's Resources operation over every stored resource (emulator/resourcegraph.py)."""
+        if self._caller(headers) is None:
+            return self._unauthorized(headers)
+        if method != "POST":
+            return Response(405, {"error": {"code": "MethodNotAllowed", "message": "Use POST."}})
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            return Response(400, ArmError(400, "InvalidRequestContent", "The request body is not valid JSON.").body())
+
+        def rows() -> list[dict]:
+            out = []
+            for record in self._arm.store.all_tracked():
+                rendered = self._arm.store.render(record.id)
+                if rendered is not None:
+                    out.append(resourcegraph.graph_row(rendered))
+            return out
+
+        with self._lock:
+            try:
+                answer = resourcegraph.query(body, all_resources=rows, management_groups=self.management_groups)
+            except ArmError as err:
+                resp = Response(err.status, err.body())
+            else:
+                resp = Response(200, answer)
+            self._requests.append(RecordedRequest("POST", resourcegraph.PATH, None, resp.status,
+                                                  "Microsoft.ResourceGraph/resources", body))
         return resp
 
     @staticmethod

@@ -83,6 +83,10 @@ class Store:
                 out.append(rec)
         return sorted(out, key=lambda r: r.id.lower())
 
+    def all_tracked(self) -> list[Record]:
+        """Every top-level resource (``…/providers/{ns}/{type}/{name}``), for Resource Graph."""
+        return sorted((r for r in self._records.values() if r.id.count("/") == 8), key=lambda r: r.id.lower())
+
     def by_type(self, rtype: str) -> list[Record]:
         t = rtype.lower()
         return sorted((r for r in self._records.values() if r.type.lower() == t), key=lambda r: r.id.lower())

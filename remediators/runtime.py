@@ -12,9 +12,15 @@ from .settings import Settings
 
 
 @lru_cache(maxsize=4)
+def credential_for(client_id: str | None) -> DefaultAzureCredential:
+    """One credential (and token cache) per identity, shared by the engine and Resource Graph."""
+    return DefaultAzureCredential(managed_identity_client_id=client_id)
+
+
+@lru_cache(maxsize=4)
 def engine_for(settings: Settings) -> Engine:
-    """One engine (and one token cache) per distinct configuration."""
-    credential = DefaultAzureCredential(managed_identity_client_id=settings.client_id)
+    """One engine per distinct configuration."""
+    credential = credential_for(settings.client_id)
 
     @lru_cache(maxsize=16)
     def clients_for(subscription_id: str) -> ArmClients:
