@@ -119,3 +119,13 @@ def test_settings_flags_override_the_environment(emulator, lz, estate):
 def test_bad_scope_is_a_clear_error(emulator, lz):
     code, out, err = run("scan", "--subscription", "not-a-guid")
     assert code == 2 and out == "" and "not a subscription id" in err
+
+
+def test_console_entry_point_is_the_cli():
+    import importlib
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]
+    module, _, name = project["scripts"]["paas-hardener"].partition(":")
+    assert getattr(importlib.import_module(module), name) is main
