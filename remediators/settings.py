@@ -23,6 +23,9 @@ _KEYS = (
     # Set by App Service: lets the app recognise, and never harden, itself.
     "WEBSITE_SITE_NAME", "WEBSITE_RESOURCE_GROUP", "WEBSITE_OWNER_NAME",
     "AzureWebJobsStorage__accountName",
+    # Many subscriptions, the scheduled sweep and ARM's throttle (issue 10).
+    "HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS", "HARDEN_SWEEP_DEDUPE_MINUTES",
+    "HARDEN_ARM_WRITES_PER_SECOND", "HARDEN_ARM_READS_PER_SECOND",
 )
 
 
@@ -47,6 +50,10 @@ class Settings:
     arm_endpoint: str = PUBLIC_CLOUD_ARM
     client_id: str | None = None
     poll_interval_seconds: float = 5.0
+    private_endpoint_subnet_ids: tuple[str, ...] = ()
+    sweep_dedupe_minutes: float = 60.0
+    arm_writes_per_second: float = 10.0
+    arm_reads_per_second: float = 25.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +126,13 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
     if not 0 <= poll_interval <= 60:
         raise SettingsError(f"HARDEN_POLL_INTERVAL_SECONDS must be a number of seconds from 0 to 60, got {poll!r}")
 
+    pe_subnets = tuple(_subnet("HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS", s)
+                       for s in _split(raw["HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS"]))
+    dedupe = _number("HARDEN_SWEEP_DEDUPE_MINUTES", raw["HARDEN_SWEEP_DEDUPE_MINUTES"], 60.0, 0, 7 * 24 * 60)
+    # ARM's documented refill rates (request-limits-and-throttling); a setting because limits change.
+    writes_rate = _number("HARDEN_ARM_WRITES_PER_SECOND", raw["HARDEN_ARM_WRITES_PER_SECOND"], 10.0, 0.01, 1e6)
+    reads_rate = _number("HARDEN_ARM_READS_PER_SECOND", raw["HARDEN_ARM_READS_PER_SECOND"], 25.0, 0.01, 1e6)
+
     return Settings(
         subscription_ids=subscriptions,
         private_endpoint_subnet_id=pe_subnet,
@@ -133,6 +147,10 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         arm_endpoint=arm.rstrip("/"),
         client_id=raw["AZURE_CLIENT_ID"] or None,
         poll_interval_seconds=poll_interval,
+        private_endpoint_subnet_ids=pe_subnets,
+        sweep_dedupe_minutes=dedupe,
+        arm_writes_per_second=writes_rate,
+        arm_reads_per_second=reads_rate,
     )
 
 
@@ -148,6 +166,18 @@ def _subnet(name: str, value: str) -> str:
     if rid.type.lower() != "microsoft.network/virtualnetworks/subnets":
         raise SettingsError(f"{name}: {value!r} is not a subnet id (…/virtualNetworks/<vnet>/subnets/<subnet>)")
     return value
+
+
+def _number(name: str, value: str, default: float, low: float, high: float) -> float:
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:
+        raise SettingsError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
+    return number
 
 
 def _bool(name: str, value: str) -> bool:

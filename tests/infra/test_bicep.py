@@ -664,6 +664,9 @@ def test_infra_sets_every_setting_the_app_reads():
         "HARDEN_POLL_INTERVAL_SECONDS",  # optional tuning; the default suits Azure
         "AZURE_RESOURCE_MANAGER_ENDPOINT",  # public cloud by default
         "WEBSITE_SITE_NAME", "WEBSITE_RESOURCE_GROUP", "WEBSITE_OWNER_NAME",  # set by App Service itself
+        # Optional (issue 10): several per-spoke subnets, sweep dedupe window, ARM refill rates; defaults suit Azure.
+        "HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS", "HARDEN_SWEEP_DEDUPE_MINUTES",
+        "HARDEN_ARM_WRITES_PER_SECOND", "HARDEN_ARM_READS_PER_SECOND",
     }
     settings = _app_settings()
     assert set(_KEYS) - not_from_infra <= set(settings), sorted(set(_KEYS) - not_from_infra - set(settings))
