@@ -14,6 +14,8 @@ from azure.core.credentials import TokenCredential
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 
+from .throttle import ArmBudget, ArmThrottlePolicy
+
 logger = logging.getLogger(__name__)
 
 # ARM answers these when another write to the same resource (typically the same
@@ -84,11 +86,14 @@ class ArmClients:
     :keyword polling_interval: Seconds between polls of a long-running
         operation when ARM sends no Retry-After.
     :keyword retry_backoff_factor: Passed to :class:`ArmRetryPolicy`.
+    :keyword budget: The subscription's :class:`~remediators.throttle.ArmBudget`; every client
+        built here paces its requests by it (none: no pacing).
     """
 
     def __init__(self, credential: TokenCredential, subscription_id: str, *,
                  endpoint: str = "https://management.azure.com",
-                 polling_interval: float = 5.0, retry_backoff_factor: float = 1.0) -> None:
+                 polling_interval: float = 5.0, retry_backoff_factor: float = 1.0,
+                 budget: ArmBudget | None = None) -> None:
         self.subscription_id = subscription_id
         self._credential = credential
         self._endpoint = endpoint.rstrip("/")
@@ -98,6 +103,8 @@ class ArmClients:
             "polling_interval": polling_interval,
             "retry_policy": ArmRetryPolicy(retry_backoff_factor=retry_backoff_factor),
         }
+        if budget is not None:
+            self._options["per_retry_policies"] = [ArmThrottlePolicy(budget)]
 
     def _build(self, client_class: type) -> Any:
         return client_class(self._credential, self.subscription_id, **self._options)

@@ -9,6 +9,7 @@ from .arm import ArmClients
 from .engine import Engine
 from .notify import Notifier
 from .settings import Settings
+from .throttle import budget_for
 
 
 @lru_cache(maxsize=4)
@@ -25,7 +26,10 @@ def engine_for(settings: Settings) -> Engine:
     @lru_cache(maxsize=16)
     def clients_for(subscription_id: str) -> ArmClients:
         return ArmClients(credential, subscription_id, endpoint=settings.arm_endpoint,
-                          polling_interval=settings.poll_interval_seconds)
+                          polling_interval=settings.poll_interval_seconds,
+                          budget=budget_for(settings.arm_endpoint, subscription_id,
+                                            writes_per_second=settings.arm_writes_per_second,
+                                            reads_per_second=settings.arm_reads_per_second))
 
     notifier = Notifier.for_topic(settings.notify_topic_endpoint, key=settings.notify_topic_key,
                                   credential=credential)

@@ -1,0 +1,142 @@
+"""Slow down before ARM says 429: pace requests by the budget ARM reports, per subscription.
+
+ARM throttles per subscription, principal and kind of request with a token bucket (reads 250
+burst, refill 25/s; writes and deletes 200, 10/s) and reports what is left on every response in
+``x-ms-ratelimit-remaining-subscription-reads`` / ``-writes`` / ``-deletes`` (and the
+subscription-wide ``-global-reads`` / ``-global-writes``); past the limit it answers 429 with
+``Retry-After`` (learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling).
+
+:class:`ArmBudget` keeps, per kind, the last remaining count ARM reported, refills it at ARM's
+documented rate between responses, and subtracts the requests already in flight. A request that
+would find the estimate below one token waits until the refill makes one, so a burst drains the
+bucket to the floor and then runs at the refill rate instead of bouncing off 429s (which cost a
+``Retry-After`` of whole seconds each). 429s that still happen (another app using the same
+identity) are retried by :class:`~remediators.arm.ArmRetryPolicy`, honouring ``Retry-After``.
+One budget serves every client of a subscription (:func:`budget_for`).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import HTTPPolicy
+
+logger = logging.getLogger(__name__)
+
+HEADER = "x-ms-ratelimit-remaining-subscription-{}"
+GLOBAL_HEADER = "x-ms-ratelimit-remaining-subscription-global-{}"
+
+
+def kind_of(method: str) -> str:
+    """ARM's bucket for an HTTP method: reads, writes or deletes."""
+    method = method.upper()
+    if method in ("GET", "HEAD"):
+        return "reads"
+    return "deletes" if method == "DELETE" else "writes"
+
+
+@dataclass
+class _Estimate:
+    rate: float
+    remaining: float | None = None  # None until ARM has told us
+    stamp: float = 0.0
+    ceiling: float = 0.0  # the largest remaining seen: the bucket is never fuller than that
+    in_flight: int = 0
+
+
+class ArmBudget:
+    """The client-side picture of one subscription's buckets, shared by its clients' pipelines.
+
+    :keyword writes_per_second: ARM's refill rate for writes (and deletes).
+    :keyword reads_per_second: ARM's refill rate for reads.
+    :keyword clock: Monotonic seconds; :keyword sleep: waits (both injectable for tests).
+    """
+
+    def __init__(self, *, writes_per_second: float = 10.0, reads_per_second: float = 25.0,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._kinds = {"reads": _Estimate(reads_per_second), "writes": _Estimate(writes_per_second),
+                       "deletes": _Estimate(writes_per_second)}
+        self.waited_seconds = 0.0
+        self.throttled = 0
+
+    def _available(self, est: _Estimate, now: float) -> float:
+        assert est.remaining is not None
+        # Tokens now if every request in flight spent one at once: refill, never past the bucket's size.
+        return min(est.ceiling, est.remaining - est.in_flight + (now - est.stamp) * est.rate)
+
+    def acquire(self, kind: str) -> None:
+        """Wait until a request of this kind should find a token, then count it in flight."""
+        est = self._kinds[kind]
+        while True:
+            with self._lock:
+                now = self._clock()
+                if est.remaining is None or self._available(est, now) >= 1:
+                    est.in_flight += 1
+                    return
+                wait = (1 - self._available(est, now)) / est.rate
+            self.waited_seconds += wait
+            self._sleep(wait)
+
+    def release(self, kind: str, *, remaining: float | None, throttled: bool) -> None:
+        """Record what ARM said about the bucket in its answer to one of our requests."""
+        est = self._kinds[kind]
+        with self._lock:
+            est.in_flight = max(0, est.in_flight - 1)
+            if throttled:
+                self.throttled += 1
+                remaining = 0.0
+            if remaining is not None:
+                est.remaining, est.stamp = remaining, self._clock()
+                est.ceiling = max(est.ceiling, remaining)
+
+
+class ArmThrottlePolicy(HTTPPolicy):
+    """Pipeline policy (placed after the retry policy, so every attempt is paced) around an :class:`ArmBudget`."""
+
+    def __init__(self, budget: ArmBudget) -> None:
+        super().__init__()
+        self._budget = budget
+
+    def send(self, request: PipelineRequest) -> PipelineResponse:
+        kind = kind_of(request.http_request.method)
+        self._budget.acquire(kind)
+        response: PipelineResponse | None = None
+        try:
+            response = self.next.send(request)
+            return response
+        finally:
+            remaining = _remaining(response.http_response.headers, kind) if response is not None else None
+            throttled = response is not None and response.http_response.status_code == 429
+            self._budget.release(kind, remaining=remaining, throttled=throttled)
+            if throttled:
+                logger.warning("ARM throttled a %s request (429) despite pacing", kind)
+
+
+def _remaining(headers: Any, kind: str) -> float | None:
+    values = []
+    for name in (HEADER.format(kind), GLOBAL_HEADER.format(kind)):
+        try:
+            values.append(float(headers[name]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return min(values) if values else None
+
+
+_budgets: dict[tuple[str, str, float, float], ArmBudget] = {}
+_budgets_lock = threading.Lock()
+
+
+def budget_for(endpoint: str, subscription_id: str, *, writes_per_second: float = 10.0,
+               reads_per_second: float = 25.0) -> ArmBudget:
+    """The one budget of a subscription in this process, whichever engine or client asks."""
+    key = (endpoint.rstrip("/").lower(), subscription_id.lower(), writes_per_second, reads_per_second)
+    with _budgets_lock:
+        if key not in _budgets:
+            _budgets[key] = ArmBudget(writes_per_second=writes_per_second, reads_per_second=reads_per_second)
+        return _budgets[key]

@@ -1,0 +1,85 @@
+"""ARM's token bucket in the emulator, and the product pacing itself by the remaining-budget headers."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from azure.identity import DefaultAzureCredential
+
+from emulator import Emulator
+from localdev.seeds import seed_key_vault
+from remediators.arm import ArmClients
+from remediators.throttle import ArmBudget
+
+
+@pytest.fixture
+def vault(emulator: Emulator, lz):
+    rid = seed_key_vault(emulator, lz, "kv-throttle", tags={"harden": "private"})
+    yield rid.split("/")[4], rid.rsplit("/", 1)[1]
+    emulator.throttle.disable()
+
+
+def clients(lz, budget: ArmBudget | None) -> ArmClients:
+    return ArmClients(DefaultAzureCredential(), lz.subscription_id, endpoint=os.environ["AZURE_RESOURCE_MANAGER_ENDPOINT"],
+                      polling_interval=0, retry_backoff_factor=0.1, budget=budget)
+
+
+def test_emulator_counts_down_the_bucket_and_answers_429_with_retry_after(emulator, lz, vault):
+    arm = clients(lz, None)
+    arm.keyvault.vaults.get(*vault)  # sign in and warm up before the clock starts
+    emulator.throttle.enable(limits={"reads": (3, 1.0)})
+    seen = []
+    hook = lambda r: seen.append((r.http_response.status_code,  # noqa: E731
+                                  r.http_response.headers.get("x-ms-ratelimit-remaining-subscription-reads"),
+                                  r.http_response.headers.get("Retry-After")))
+    for _ in range(3):
+        arm.keyvault.vaults.get(*vault, raw_response_hook=hook)
+    assert [s[1] for s in seen] == ["2", "1", "0"]
+    arm.keyvault.vaults.get(*vault, raw_response_hook=hook)  # throttled once, retried after Retry-After
+    assert emulator.throttle.throttled >= 1
+    assert any(r.status == 429 for r in emulator.requests)
+    assert seen[-1][0] == 200
+
+
+def test_without_pacing_a_burst_is_throttled(emulator, lz, vault):
+    arm = clients(lz, None)
+    arm.keyvault.vaults.get(*vault)
+    emulator.throttle.enable(limits={"reads": (5, 10.0)})
+    for _ in range(15):
+        arm.keyvault.vaults.get(*vault)
+    assert emulator.throttle.throttled > 0
+
+
+def test_paced_by_the_headers_a_burst_gets_no_429_and_runs_at_the_refill_rate(emulator, lz, vault):
+    budget = ArmBudget(reads_per_second=10.0)
+    arm = clients(lz, budget)
+    emulator.throttle.enable(limits={"reads": (5, 10.0)})
+    started = time.monotonic()
+    for _ in range(15):
+        arm.keyvault.vaults.get(*vault)
+    elapsed = time.monotonic() - started
+    assert emulator.throttle.throttled == 0
+    assert 0.8 <= elapsed <= 2.5  # (15 - 5 burst) / 10 per second = 1 s, plus request time
+    assert budget.waited_seconds > 0
+
+
+def test_budget_waits_for_the_refill_and_counts_requests_in_flight():
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(s: float) -> None:
+        waits.append(s)
+        now[0] += s
+
+    budget = ArmBudget(writes_per_second=10.0, clock=lambda: now[0], sleep=sleep)
+    budget.acquire("writes")  # nothing known yet: go
+    budget.release("writes", remaining=2, throttled=False)
+    budget.acquire("writes")
+    budget.acquire("writes")  # two in flight use up the two tokens ARM reported
+    assert waits == []
+    budget.acquire("writes")  # the third waits for one refill (0.1 s at 10/s)
+    assert waits == [pytest.approx(0.1)]
+    budget.release("writes", remaining=None, throttled=True)  # a 429 empties the estimate
+    budget.acquire("reads")  # other kinds are separate buckets
+    assert len(waits) == 1
