@@ -10,6 +10,7 @@ own writes settle.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Callable
 
@@ -18,7 +19,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from . import registry
 from .arm import ArmClients, error_code_of
 from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, ResourceState, Status, requested_mode
-from .executor import execute
+from .executor import Execution, execute
 from .network import LockoutRisk, NetworkPlanner
 from .plan import link
 from .private_link import DnsConflict, PrivateLinkPlanner, private_endpoint_id
@@ -177,6 +178,11 @@ class Engine:
     def _apply(self, request: HardenRequest, service: ServiceRemediator, tag: str, plan: list[Change],
                holds: list[str]) -> Outcome:
         execution = execute(plan, max_parallel=self._settings.max_parallel_changes)
+        outcome = self._outcome_of(request, service, tag, execution, holds)
+        return dataclasses.replace(outcome, seconds=dict(execution.seconds))
+
+    def _outcome_of(self, request: HardenRequest, service: ServiceRemediator, tag: str, execution: Execution,
+                    holds: list[str]) -> Outcome:
         done = tuple(execution.done)
         kind = service.spec.resource_type
         if execution.complete:

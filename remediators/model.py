@@ -180,3 +180,5 @@ class Outcome:
     error: Mapping[str, str] | None = None
     #: Planned changes that were not made, each with why (a failure, or a step it needed failed).
     not_done: tuple[tuple[Change, str], ...] = ()
+    #: Seconds each change that ran took, by ``Change.key``.
+    seconds: Mapping[str, float] = field(default_factory=dict)
