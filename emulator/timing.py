@@ -15,13 +15,14 @@ exposure benchmark use e.g. 0.01: one Azure second is 10 ms here), and by a
 random factor in ``[1 - jitter, 1 + jitter]`` when ``jitter`` is set. They are
 observations, not guarantees, and are listed as a guess in emulator/README.md:
 
-- private endpoint create: 30-60 s ("Still creating... [1m0s elapsed]" is typical
-  in hashicorp/terraform-provider-azurerm issue logs, e.g. #16137); 45 s.
+- private endpoint create: 30-60 s (hashicorp/terraform-provider-azurerm#28112's
+  log shows endpoints "Still creating... [29s elapsed]", #17649's likewise); 45 s.
 - private DNS zone create and VNet link: tens of seconds each (the Private DNS
-  RP's own operations; same logs); 30 s.
-- private DNS zone group: about 10 s.
-- subnet update (service endpoint): about 10 s; SQL VNet rule: about 30 s
-  (SQL's async VNet-rule validation).
+  RP's own long-running operations); 30 s. A guess.
+- private DNS zone group: about 10 s. A guess.
+- subnet update (service endpoint): 10-35 s (#28112: a subnet's NSG association
+  "Creation complete after 35s"); 10 s. SQL VNet rule: about 30 s (SQL's
+  async VNet-rule validation). A guess.
 - SQL server update, Cosmos DB account update: 30 s and 60 s (Cosmos updates
   replicate to every region; learn.microsoft.com/azure/cosmos-db/how-to-configure-firewall
   says firewall changes "may take up to 15 minutes" to propagate).

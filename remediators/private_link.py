@@ -157,7 +157,10 @@ class PrivateLinkPlanner:
                 _check_endpoint_target(endpoint, state, pe_id)
                 hold = connection_problem(endpoint, pe_id, str(state.id))
                 if hold:
+                    # Its DNS record waits for the approval too, as it does when we have just made it:
+                    # every pass over a held endpoint plans the same, so a redelivery writes nothing.
                     holds.append(hold)
+                    continue
                 group_needs = dns_keys[zone]
             changes += self._plan_zone_group(network, sid.resource_group, pe_name, pe_id, endpoint is not None,
                                              zone, _zone_id(zones_sub, zones_group, zone), needs=group_needs)
