@@ -45,6 +45,8 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
         } if request else None,
         "optOut": OPT_OUT,
     }
+    if outcome.not_done:
+        data["notDone"] = [{**change.describe(), "why": why} for change, why in outcome.not_done]
     if outcome.error:
         data["error"] = dict(outcome.error)
     return data
