@@ -223,13 +223,14 @@ def _fetch(endpoint: str, transport: HttpTransport | None) -> Cloud:
     url = f"{endpoint}{METADATA_PATH}"
     # The document needs no token (azure-cli and go-azure-sdk fetch it anonymously), so no
     # authentication policy; retries cover ARM's transient 5xx/429 like every other call.
-    policies = [HeadersPolicy(), UserAgentPolicy(sdk_moniker="paas-hardener"), RetryPolicy(),
+    policies = [HeadersPolicy(), UserAgentPolicy(sdk_moniker="paas-hardener"), RetryPolicy(retry_total=3),
                 NetworkTraceLoggingPolicy()]
     client: PipelineClient = PipelineClient(endpoint, policies=policies, transport=transport)
     request = HttpRequest("GET", url, params={"api-version": METADATA_API_VERSION},
                           headers={"Accept": "application/json"})
     try:
-        response = client.send_request(request)
+        # Bounded: every engine thread waits on this one fetch (see get_cloud's lock).
+        response = client.send_request(request, connection_timeout=10, read_timeout=30)
         status = response.status_code
         text = response.text()
     except AzureError as exc:
