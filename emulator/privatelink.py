@@ -10,6 +10,7 @@ azure-rest-api-specs, e.g. ServerGet.json / CosmosDBDatabaseAccountGet.json).
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -121,7 +122,17 @@ def _group_ok(target: LinkTarget, body: dict, group: str) -> bool:
 
 # -- Microsoft.Network/privateEndpoints hooks ----------------------------------------
 
+# learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftnetwork:
+# privateEndpoints are 2-64 characters, alphanumerics, underscores, periods and hyphens, starting
+# with an alphanumeric and ending with an alphanumeric or underscore. Code and wording: our guess.
+_PE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9_]$")
+
+
 def validate_private_endpoint(w: Write) -> ArmError | None:
+    if not _PE_NAME.match(w.path.name):
+        return bad_request("InvalidResourceName", f"Resource name {w.path.name} is invalid. The name can be up to 64 "
+                           "characters long. It must begin with a word character, and it must end with a word "
+                           "character or with '_'. The name may contain word characters or '.', '-', '_'.")
     subnet_id = get_in(w.props, "subnet", "id")
     if not isinstance(subnet_id, str) or not w.store.get(subnet_id):
         return invalid_reference(subnet_id or "(subnet)", w.id)

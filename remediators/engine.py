@@ -21,7 +21,7 @@ from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, Resourc
 from .executor import execute
 from .network import LockoutRisk, NetworkPlanner
 from .plan import link
-from .private_link import ConnectionNotApproved, DnsConflict, PrivateLinkPlanner, private_endpoint_id
+from .private_link import DnsConflict, PrivateLinkPlanner, private_endpoint_id
 from .notify import Notifier
 from .resource_id import InvalidResourceId, ResourceId
 from .services.base import ServiceRemediator
@@ -193,12 +193,13 @@ class Engine:
                            f"{len(done)} change(s) made as {TAG_NAME}={tag} asks", request, kind, tag, done)
         not_done = tuple((change, f"failed: {_error_text(error)}") for change, error in execution.failed) \
             + tuple(execution.not_run)
+        if not execution.failed:  # every change made or skipped behind a hold: waiting on someone else
+            reasons = [str(error) for _, error in execution.held] + holds
+            return Outcome(Status.PENDING, request.resource_id, "endpoint-not-approved",
+                           f"{len(done)} change(s) made; " + "; ".join(reasons), request, kind, tag, done,
+                           not_done=not_done)
         change, error = execution.failed[0]
         where = f"step {change.step} ({change.summary}, {change.target})"
-        if all(isinstance(e, ConnectionNotApproved) for _, e in execution.failed):
-            return Outcome(Status.PENDING, request.resource_id, "endpoint-not-approved",
-                           "; ".join(str(e) for _, e in execution.failed), request, kind, tag, done,
-                           not_done=not_done)
         if isinstance(error, LockoutRisk):
             return Outcome(Status.FAILED, request.resource_id, "lockout-risk", f"{where}: {error}", request, kind,
                            tag, done, not_done=not_done)

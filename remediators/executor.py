@@ -26,24 +26,33 @@ from .model import Change
 logger = logging.getLogger(__name__)
 
 
+class Hold(Exception):
+    """Raised by a change that was made but must not be built on yet (e.g. an endpoint awaiting approval).
+
+    The change counts as done; the changes that need it do not run.
+    """
+
+
 @dataclass
 class Execution:
     """What became of each change of a plan, in plan order.
 
-    :param done: Changes that succeeded.
+    :param done: Changes that were made (held ones included).
+    :param held: Changes that were made but raised :class:`Hold`, with it.
     :param failed: Changes that raised, with the exception.
     :param not_run: Changes skipped because a change they need did not succeed, with why.
     :param seconds: Wall time of each change that ran, by key.
     """
 
     done: list[Change] = field(default_factory=list)
+    held: list[tuple[Change, Hold]] = field(default_factory=list)
     failed: list[tuple[Change, BaseException]] = field(default_factory=list)
     not_run: list[tuple[Change, str]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
-        return not self.failed and not self.not_run
+        return not self.failed and not self.held and not self.not_run
 
 
 def execute(plan: Sequence[Change], *, max_parallel: int) -> Execution:
@@ -56,6 +65,7 @@ def execute(plan: Sequence[Change], *, max_parallel: int) -> Execution:
     unsuccessful: dict[str, int] = {}  # key -> step, of failed or skipped changes
     execution = Execution()
     failed: list[tuple[Change, BaseException]] = []
+    held: list[tuple[Change, Hold]] = []
     not_run: list[tuple[Change, str]] = []
     done: list[Change] = []
 
@@ -76,7 +86,7 @@ def execute(plan: Sequence[Change], *, max_parallel: int) -> Execution:
                 if blocked:
                     unsuccessful[change.key] = change.step
                     not_run.append((change, "not made: it needs step(s) "
-                                    f"{', '.join(map(str, blocked))}, which did not succeed"))
+                                    f"{', '.join(map(str, blocked))}, which did not succeed or are held"))
                 elif change.needs <= succeeded and len(running) < max_parallel:
                     running[pool.submit(timed, change)] = change
                 else:
@@ -93,11 +103,17 @@ def execute(plan: Sequence[Change], *, max_parallel: int) -> Execution:
                 if error is None:
                     succeeded.add(change.key)
                     done.append(change)
+                elif isinstance(error, Hold):
+                    logger.info("Step %d made, but held: %s", change.step, error)
+                    unsuccessful[change.key] = change.step
+                    done.append(change)
+                    held.append((change, error))
                 else:
                     logger.warning("Step %d failed (%s): %s", change.step, change.target, error)
                     unsuccessful[change.key] = change.step
                     failed.append((change, error))
     execution.done = sorted(done, key=lambda c: order[c.key])
     execution.failed = sorted(failed, key=lambda f: order[f[0].key])
+    execution.held = sorted(held, key=lambda h: order[h[0].key])
     execution.not_run = sorted(not_run, key=lambda n: order[n[0].key])
     return execution

@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable, Mapping
 from azure.core.exceptions import ResourceNotFoundError
 
 from .arm import ArmClients
+from .executor import Hold
 from .model import Change, Phase, ResourceState
 from .network import CREATED_BY_TAG, LockoutRisk
 from .resource_id import ResourceId, same_id
@@ -60,7 +61,7 @@ class DnsConflict(LockoutRisk):
     """The endpoint VNet already resolves this zone name through another zone."""
 
 
-class ConnectionNotApproved(LockoutRisk):
+class ConnectionNotApproved(LockoutRisk, Hold):
     """A private endpoint exists but carries no traffic yet; public access must stay on."""
 
 
