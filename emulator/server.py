@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import trustme
 
+from . import clouds
 from . import events as ev
 from .engine import Arm, ArmRequest, Caller, Response
 from .errors import ArmError
@@ -139,6 +140,10 @@ class Emulator:
         self._events: list[dict] = []
         self._notifications: list[dict] = []
         self._arm = Arm(self._raise_event)
+        # The cloud GET /metadata/endpoints describes: a name in clouds.CLOUD_NAMES, or a whole
+        # document (an unknown cloud). Public by default; metadata_requests counts the fetches.
+        self.cloud: str | dict = "AzureCloud"
+        self.metadata_requests = 0
         self._dir = Path(tempfile.mkdtemp(prefix="azure-emulator-"))
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -178,6 +183,7 @@ class Emulator:
             self._requests.clear()
             self._events.clear()
             self._notifications.clear()
+            self.cloud = "AzureCloud"
         self.faults.clear()
 
     # -- addresses -------------------------------------------------------------
@@ -272,6 +278,8 @@ class Emulator:
             return self._token(method, query, headers)
         if path.lower() == TOPIC_PATH:
             return self._publish(method, query, headers, raw)
+        if path.lower() == clouds.PATH:
+            return self._cloud_metadata(method, query)
         return self._arm_call(method, path, query, headers, raw)
 
     def _token(self, method: str, query: dict[str, str], headers: Any) -> Response:
@@ -293,6 +301,18 @@ class Emulator:
             "token_type": "Bearer",
             "client_id": client_id or self.client_id,
         })
+
+    def _cloud_metadata(self, method: str, query: dict[str, str]) -> Response:
+        # Anonymous, like ARM's (azure-cli and go-azure-sdk send no token); see emulator/clouds.py.
+        with self._lock:
+            self.metadata_requests += 1
+        if method != "GET":
+            return Response(405, {"error": {"code": "MethodNotAllowed", "message": "Use GET."}})
+        if query.get("api-version") != clouds.API_VERSION:  # the emulator serves the one version we read
+            return Response(400, ArmError(400, "InvalidApiVersionParameter",
+                                          f"The api-version '{query.get('api-version')}' is invalid. "
+                                          f"The supported versions are '{clouds.API_VERSION}'.").body())
+        return Response(200, clouds.metadata_document(self.cloud, self.url))
 
     def _caller(self, headers: Any) -> _Token | None:
         auth = headers.get("Authorization") or ""

@@ -120,6 +120,12 @@ class Engine:
         def result(status: Status, code: str, reason: str, changes: tuple[Change, ...] = ()) -> Outcome:
             return Outcome(status, request.resource_id, code, reason, request, kind, tag, changes)
 
+        if state.governed_by_perimeter:
+            # A Network Security Perimeter decides who gets in; writing publicNetworkAccess would
+            # take the resource out of it (learn.microsoft.com/azure/private-link/network-security-perimeter-concepts).
+            return result(Status.SKIPPED, "governed-by-perimeter",
+                          f"{service.spec.display_name} has publicNetworkAccess={state.public_network_access}: "
+                          "its network security perimeter governs access; not changed")
         if tag is None:
             if state.public and state.default_action != DENY:
                 return result(Status.SKIPPED, "untagged-public",
@@ -236,6 +242,9 @@ class Engine:
 
     def _excluded(self, rid: ResourceId) -> bool:
         if rid.key in self._settings.excluded_resource_ids:
+            return True
+        if (rid.type.lower() == "microsoft.web/sites"  # our own app, by name alone (settings._own_site_id)
+                and rid.name.lower() in self._settings.excluded_site_names):
             return True
         return (rid.type.lower() == "microsoft.storage/storageaccounts"
                 and rid.name.lower() in self._settings.excluded_storage_account_names)
