@@ -1,8 +1,5 @@
 """End to end in a sovereign cloud: the zones the planner creates come from ARM's cloud metadata.
 
-``xfail(strict=True)`` until the lead wires ``Settings.get_cloud().zone_name`` into
-``PrivateLinkPlanner(zone_name=...)``: then these pass, the strict xfail turns the run red,
-and the markers must go.
 """
 from __future__ import annotations
 
@@ -14,9 +11,6 @@ from localdev.seeds.keyvault import seed_key_vault
 from localdev.seeds.web import seed_web_app
 from remediators.cloud import forget_clouds
 from tests.remediation import deliver
-
-WIRING = pytest.mark.xfail(strict=True, reason="Cloud.zone_name is not wired into PrivateLinkPlanner yet (lead)")
-
 
 @pytest.fixture
 def cloud(emulator) -> Iterator[None]:
@@ -32,7 +26,6 @@ def zones(emulator, lz) -> set[str]:
             if r.method == "PUT" and r.path.lower().startswith(prefix) and r.path.count("/") == prefix.count("/")}
 
 
-@WIRING
 @pytest.mark.parametrize("cloud_name, seed, operation, zone", [
     ("AzureUSGovernment", seed_key_vault, "Microsoft.KeyVault/vaults/write", "privatelink.vaultcore.usgovcloudapi.net"),
     ("AzureUSGovernment", seed_web_app, "Microsoft.Web/sites/write", "privatelink.azurewebsites.us"),
@@ -46,7 +39,6 @@ def test_private_endpoints_use_the_clouds_zone(host, emulator, lz, cloud, cloud_
     assert zones(emulator, lz) == {zone}
 
 
-@WIRING
 def test_an_unknown_cloud_leaves_public_access_on_and_says_why(host, emulator, lz, cloud):
     emulator.cloud = {"name": "AzureStackCloud", "suffixes": {"keyVaultDns": "vault.local.azurestack.external"}}
     rid = seed_key_vault(emulator, lz, "kv-stack01", tags={"harden": "private"})
