@@ -108,11 +108,12 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     from .runtime import credential_for, engine_for
 
     graph = inventory.resource_graph_client(credential_for(settings.client_id), endpoint=settings.arm_endpoint)
-    previewer = engine_for(dataclasses.replace(settings, dry_run=True))
+    # One engine: preview never writes; apply is what the user asked for, whatever HARDEN_DRY_RUN says.
+    engine = engine_for(dataclasses.replace(settings, dry_run=False))
     findings = _run(f"{args.command}: evaluating", err_console,
                     lambda on_page, on_done: estate.judge_all(
                         inventory.list_resources(graph, scope, on_page=on_page),
-                        lambda r: estate.preview(previewer, r), action=args.command, workers=args.workers,
+                        lambda r: estate.preview(engine, r), action=args.command, workers=args.workers,
                         on_done=on_done))
 
     if args.command == "apply":
@@ -121,9 +122,8 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         if planned and not (args.yes or _confirm(len(planned), stdin or sys.stdin, err_console)):
             err_console.print("Nothing applied.")
             return 1
-        applier = engine_for(dataclasses.replace(settings, dry_run=False))
         applied = {f.item.id: f for f in _run("apply: applying", err_console, lambda _, on_done: estate.judge_all(
-            (f.item for f in planned), lambda r: estate.apply(applier, r), action="apply",
+            (f.item for f in planned), lambda r: estate.apply(engine, r), action="apply",
             workers=args.workers, on_done=on_done))}
         findings = [applied.get(f.item.id, f) for f in findings]
 

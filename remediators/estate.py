@@ -76,13 +76,9 @@ class Finding:
 
 
 def preview(engine: Engine, request: HardenRequest) -> Outcome:
-    """What the engine would do: read, decide, plan; nothing written.
-
-    ``engine`` must be built with ``dry_run=True`` unless it offers ``preview`` itself.
-    """
-    previewer: Callable[[HardenRequest], Outcome] = getattr(engine, "preview", engine.evaluate)
+    """What the engine would do (:meth:`Engine.preview`): read, decide, plan; nothing written."""
     try:
-        return previewer(request)
+        return engine.preview(request)
     except HardeningFailed as failure:  # an ARM read failed: report it like the worker would
         return failure.outcome
 

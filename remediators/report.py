@@ -58,7 +58,7 @@ def as_markdown(findings: Sequence[Finding], *, command: str) -> str:
             lines.append(f"- `{f.item.id}`")
             for i, c in enumerate(f.outcome.changes, 1):
                 d = c.describe()
-                lines.append(f"  {i}. {d['phase']}: {d['change']} on `{d['target']}`: "
+                lines.append(f"  {d.get('step', i)}. {d['phase']}: {d['change']} on `{d['target']}`: "
                              f"`{json.dumps(d['before'], default=str)}` → `{json.dumps(d['after'], default=str)}`")
     return "\n".join(lines) + "\n"
 
@@ -109,7 +109,8 @@ def print_plan(findings: Iterable[Finding], console: Any) -> None:
                       markup=False)
         for i, c in enumerate(f.outcome.changes, 1):
             d = c.describe()
-            console.print(f"  {i}. [{d['phase']}] {d['change']}\n     target: {d['target']}\n"
+            waits = f" (after step {', '.join(map(str, d['runsAfter']))})" if d.get("runsAfter") else ""
+            console.print(f"  {d.get('step', i)}. [{d['phase']}] {d['change']}{waits}\n     target: {d['target']}\n"
                           f"     before: {json.dumps(d['before'], default=str)}\n"
                           f"     after:  {json.dumps(d['after'], default=str)}", highlight=False, markup=False)
     if not any_change:

@@ -10,7 +10,7 @@ import pytest
 
 from emulator import Emulator
 from localdev.landing_zone import LandingZone
-from localdev.seeds import DEMO_RESOURCES, seed_key_vault, seed_storage_account
+from localdev.seeds import DEMO_RESOURCES, MANUAL_APPROVAL, seed_key_vault, seed_storage_account
 from remediators.cli import main
 
 
@@ -23,8 +23,12 @@ def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
 @pytest.fixture
 def estate(emulator: Emulator, lz: LandingZone) -> dict[str, str]:
     """Every demo resource (one per type, an untagged one, an unsupported tier), by name."""
-    return {name: seed(emulator, lz, name, tags=tags, **options)
-            for seed, name, tags, _, options in DEMO_RESOURCES}
+    seeded = {}
+    for seed, name, tags, _, options in DEMO_RESOURCES:
+        seeded[name] = seed(emulator, lz, name, tags=tags, **{k: v for k, v in options.items() if k != MANUAL_APPROVAL})
+        if options.get(MANUAL_APPROVAL):
+            emulator.require_manual_approval(seeded[name])
+    return seeded
 
 
 def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -38,15 +42,18 @@ def test_scan_json_lists_every_resource_with_the_engine_verdict_and_writes_nothi
     rows = by_name(report)
     assert set(rows) == set(estate)
     assert rows["kv-lz-payments"]["verdict"] == "would-harden"
-    assert [c["phase"] for c in rows["kv-lz-payments"]["changes"]] == [
-        "private_endpoint", "private_dns_zone", "private_dns_link", "private_dns_zone_group", "public_access"]
+    changes = rows["kv-lz-payments"]["changes"]
+    assert {"private_endpoint", "private_dns_zone_group"} <= {c["phase"] for c in changes}
+    assert changes[-1]["phase"] == "public_access"  # the plan, in the engine's order: public access last
+    assert [c["step"] for c in changes] == list(range(1, len(changes) + 1))
+    assert all(s < c["step"] for c in changes for s in c["runsAfter"])
     assert rows["stlzscratch01"]["verdict"] == "untagged-public" and rows["stlzscratch01"]["tag"] is None
     assert rows["sb-lz-legacy"]["verdict"] == "unsupported"
     assert rows["kv-lz-payments"]["exposure"]["publicNetworkAccess"] == "Enabled"
     summary = report["summary"]
     assert summary["total"] == len(estate)
     assert summary["bySubscription"] == {lz.subscription_id: summary["byVerdict"]}
-    assert summary["byVerdict"]["would-harden"] == 7 and summary["compliant"] is False
+    assert summary["byVerdict"]["would-harden"] == len(estate) - 2 and summary["compliant"] is False  # all but two
     assert code == 1
     assert emulator.writes() == [r for r in emulator.writes() if r.resource_type == "Microsoft.ResourceGraph/resources"]
     graph_calls = [r for r in emulator.requests if r.resource_type == "Microsoft.ResourceGraph/resources"]
