@@ -4,11 +4,15 @@ Event Grid → ``on_resource_event`` (filter, enqueue; no ARM calls, answers in
 milliseconds) → queue ``harden-requests`` → ``harden_resource`` (ARM work).
 The logic lives in ``remediators/``.
 """
+import os
+import typing
+
 import azure.functions as func
 
 from remediators.handlers import accept_event, event_as_dict, process_message
 from remediators.runtime import engine_for
 from remediators.settings import Settings, subscriptions_from_env
+from remediators.sweep import run_scheduled_sweep
 
 QUEUE_NAME = "harden-requests"
 
@@ -28,3 +32,17 @@ def on_resource_event(event: func.EventGridEvent, requests: func.Out[str]) -> No
 @app.queue_trigger(arg_name="message", queue_name=QUEUE_NAME, connection="AzureWebJobsStorage")
 def harden_resource(message: func.QueueMessage) -> None:
     process_message(message.get_body().decode("utf-8"), engine_for(Settings.from_env()))
+
+
+# The scheduled sweep (remediators/sweep.py): catches resources that existed before us, lost
+# events and drift; it only enqueues, so the worker above stays the one writer. NCRONTAB with
+# seconds (learn.microsoft.com/azure/azure-functions/functions-bindings-timer#ncrontab-expressions);
+# read when the worker indexes the app, so changing the app setting (which restarts it) applies.
+SWEEP_SCHEDULE = os.environ.get("HARDEN_SWEEP_SCHEDULE") or "0 30 3 * * *"  # daily, 03:30 UTC
+
+
+@app.function_name("sweep_estate")
+@app.timer_trigger(arg_name="timer", schedule=SWEEP_SCHEDULE, run_on_startup=False, use_monitor=True)
+@app.queue_output(arg_name="requests", queue_name=QUEUE_NAME, connection="AzureWebJobsStorage")
+def sweep_estate(timer: func.TimerRequest, requests: func.Out[typing.List[str]]) -> None:  # noqa: UP006 - the worker reads this annotation
+    requests.set(run_scheduled_sweep(Settings.from_env(), os.environ))

@@ -79,6 +79,18 @@ class Notifier:
         auth: Any = AzureKeyCredential(key) if key else credential
         return cls(EventGridPublisherClient(endpoint, auth))
 
+    def publish_event(self, type_: str, subject: str, data: dict[str, Any]) -> None:
+        """Publish one event that is not a resource outcome (e.g. a sweep's summary)."""
+        logger.info("%s %s: %s", type_, subject, json.dumps(data, default=str))
+        if self._publisher is None:
+            return
+        from azure.core.messaging import CloudEvent
+
+        try:
+            self._publisher.send([CloudEvent(source=SOURCE, type=type_, subject=subject, data=data)])
+        except AzureError:
+            logger.exception("Could not publish %s for %s", type_, subject)
+
     def publish(self, outcome: Outcome) -> None:
         data = outcome_data(outcome)
         level = logging.WARNING if outcome.status in (Status.FAILED, Status.UNSUPPORTED) else logging.INFO

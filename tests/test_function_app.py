@@ -17,12 +17,20 @@ def bindings():
 
 def test_two_functions_wired_through_one_queue():
     functions = bindings()
-    assert set(functions) == {"on_resource_event", "harden_resource"}
+    assert set(functions) == {"on_resource_event", "harden_resource", "sweep_estate"}
     trigger, output = functions["on_resource_event"]["eventGridTrigger"], functions["on_resource_event"]["queue"]
     worker = functions["harden_resource"]["queueTrigger"]
     assert trigger.name == "event"
     assert output.queue_name == worker.queue_name == "harden-requests"
     assert output.connection == worker.connection == "AzureWebJobsStorage"
+
+
+def test_the_sweep_runs_daily_by_default_and_only_enqueues():
+    sweep = bindings()["sweep_estate"]
+    assert set(sweep) == {"timerTrigger", "queue"}  # no ARM output: the worker stays the one writer
+    timer = sweep["timerTrigger"]
+    assert timer.schedule == "0 30 3 * * *" and not timer.run_on_startup
+    assert sweep["queue"].queue_name == "harden-requests" and sweep["queue"].connection == "AzureWebJobsStorage"
 
 
 def test_host_json_uses_the_v4_bundle_and_poisons_after_retries():

@@ -1,0 +1,88 @@
+"""The timer-triggered sweep, below the host: Resource Graph → claims on Azurite blobs → the work queue."""
+from __future__ import annotations
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import BlobServiceClient
+
+from localdev.seeds import (seed_cosmos_account, seed_key_vault, seed_service_bus_namespace, seed_sql_server,
+                            seed_storage_account)
+from remediators.events import decode_request
+from remediators.sweep import CLAIMS_CONTAINER, SWEEP_EVENT_TYPE
+from tests.remediation import deliver
+
+GRAPH = "Microsoft.ResourceGraph/resources"
+
+
+@pytest.fixture
+def sweep_host(host, azurite):
+    try:
+        BlobServiceClient.from_connection_string(azurite).delete_container(CLAIMS_CONTAINER)
+    except ResourceNotFoundError:
+        pass
+    return host
+
+
+def queued_ids(messages: list[str]) -> set[str]:
+    return {decode_request(m).resource_id for m in messages}
+
+
+def arm_writes(emulator) -> list:
+    return [r for r in emulator.writes() if r.resource_type != GRAPH]
+
+
+def test_sweep_queues_exactly_what_graph_does_not_show_compliant_and_never_writes(emulator, lz, sweep_host):
+    host = sweep_host
+    hardened_kv = seed_key_vault(emulator, lz, "kv-sweep-done", tags={"harden": "private"})
+    hardened_st = seed_storage_account(emulator, lz, "stsweepdone", tags={"harden": "service-endpoint"})
+    hardened_sql = seed_sql_server(emulator, lz, "sql-sweep-done", tags={"harden": "private"})
+    for rid, op in ((hardened_kv, "Microsoft.KeyVault/vaults/write"),
+                    (hardened_st, "Microsoft.Storage/storageAccounts/write"),
+                    (hardened_sql, "Microsoft.Sql/servers/write")):
+        assert deliver(host, emulator, rid, op)["status"] == "hardened"
+    open_kv = seed_key_vault(emulator, lz, "kv-sweep-open", tags={"harden": "private"})
+    open_st = seed_storage_account(emulator, lz, "stsweepopen", tags={"harden": "service-endpoint"})
+    open_cosmos = seed_cosmos_account(emulator, lz, "cosmos-sweep-open", tags={"harden": "service-endpoint"})
+    untagged = seed_storage_account(emulator, lz, "stsweepuntagged", tags=None)
+    seed_key_vault(emulator, lz, "kv-sweep-off", tags={"harden": "off"})
+    odd_tag = seed_key_vault(emulator, lz, "kv-sweep-odd", tags={"harden": "maybe"})
+    # Its rules live in networkRuleSets/default, which Resource Graph's row does not show: always queued.
+    bus = seed_service_bus_namespace(emulator, lz, "sb-sweep", tags={"harden": "service-endpoint"})
+    emulator.clear_requests()
+    before = len(emulator.notifications)
+
+    messages = host.sweep()
+
+    assert queued_ids(messages) == {open_kv, open_st, open_cosmos, untagged, odd_tag, bus}
+    assert arm_writes(emulator) == []  # the sweep enqueues; only the worker writes
+    assert len([r for r in emulator.requests if r.resource_type == GRAPH]) == 1
+    assert all(r.resource_type == GRAPH for r in emulator.requests)  # no per-resource GET
+    [summary] = [n for n in emulator.notifications[before:] if n["type"] == SWEEP_EVENT_TYPE]
+    data = summary["data"]
+    assert data["queued"] == 6 and data["alreadyQueued"] == 0 and data["total"] == 10
+    assert data["byVerdict"] == {"compliant": 3, "not-compliant": 4, "opted-out": 1, "unknown-tag": 1,
+                                 "untagged-public": 1}
+    assert data["bySubscription"] == {lz.subscription_id: data["byVerdict"]}
+
+    host.run_queue()  # the worker hardens what needs it, reports the rest
+    outcomes = {n["data"]["resourceId"]: n["data"]["status"] for n in emulator.notifications[before:]
+                if n["type"] != SWEEP_EVENT_TYPE}
+    assert outcomes[open_kv] == outcomes[open_st] == outcomes[open_cosmos] == "hardened"
+    assert outcomes[untagged] == "skipped" and outcomes[odd_tag] == "failed"
+    assert emulator.get(untagged)["properties"].get("publicNetworkAccess") != "Disabled"  # reported, never changed
+
+
+def test_a_resource_queued_within_the_window_is_not_queued_again(emulator, lz, sweep_host, monkeypatch):
+    untagged = seed_storage_account(emulator, lz, "stsweepdedupe", tags=None)
+    assert queued_ids(sweep_host.sweep()) == {untagged}
+    assert sweep_host.sweep() == []
+    again = [n["data"] for n in emulator.notifications if n["type"] == SWEEP_EVENT_TYPE][-1]
+    assert again["queued"] == 0 and again["alreadyQueued"] == 1
+    monkeypatch.setenv("HARDEN_SWEEP_DEDUPE_MINUTES", "0")  # the window has passed
+    assert queued_ids(sweep_host.sweep()) == {untagged}
+
+
+def test_untagged_resources_are_not_queued_when_untagged_is_ignore(emulator, lz, sweep_host, monkeypatch):
+    seed_storage_account(emulator, lz, "stsweepignored", tags=None)
+    monkeypatch.setenv("HARDEN_UNTAGGED", "ignore")
+    assert sweep_host.sweep() == []
