@@ -27,6 +27,7 @@ from .private_link import DnsConflict, PrivateLinkPlanner, private_endpoint_id
 from .notify import Notifier
 from .resource_id import InvalidResourceId, ResourceId
 from .services.base import ServiceRemediator
+from .placement import SubnetPlacement, all_subnets
 from .settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ class Engine:
         # Zone names are this cloud's (ARM's metadata document), fetched at the first private plan.
         self._private_link = PrivateLinkPlanner(clients_for, settings,
                                                 zone_name=lambda zone: settings.get_cloud().zone_name(zone))
+        # Per-spoke subnets (several subscriptions and regions): remediators/placement.py.
+        self._placement = SubnetPlacement(lambda vnet: clients_for(vnet.subscription_id).network.virtual_networks.get(
+            vnet.resource_group, vnet.name)["location"])
 
     def handle(self, request: HardenRequest) -> Outcome:
         """Evaluate, publish the outcome, and raise :class:`HardeningFailed` if a retry may help."""
@@ -177,11 +181,11 @@ class Engine:
               mode: Mode) -> tuple[list[Change], list[str]]:
         """The changes (edges not yet linked) and the holds that keep public access on."""
         if mode is Mode.PRIVATE:
-            changes, holds = self._private_link.plan(state)
+            changes, holds = self._private_link.plan(state, subnet_id=self._endpoint_subnet(state))
             if not holds:
                 changes += service.plan_lockdown(arm, state)
             return changes, holds
-        subnets = self._settings.service_endpoint_subnet_ids
+        subnets = self._allowed_subnets(state)
         if not subnets:
             raise SettingsError("HARDEN_SERVICE_ENDPOINT_SUBNET_IDS is not set; "
                                 "harden=service-endpoint needs it")
@@ -262,7 +266,10 @@ class Engine:
         if mode is Mode.PRIVATE:
             if state.public or state.default_action not in (None, DENY):
                 return False
-            subnet = self._settings.private_endpoint_subnet_id
+            try:
+                subnet = self._endpoint_subnet(state)
+            except SettingsError:
+                return False  # the plan reports which region has no subnet
             if not subnet:
                 return True  # Closed already; without an endpoint subnet there is nothing more we could add.
             sid = ResourceId.parse(subnet)
@@ -271,8 +278,27 @@ class Engine:
             return expected <= state.private_endpoint_ids
         if not state.public:
             return True  # Stricter than asked; we never loosen.
-        wanted = {s.lower() for s in self._settings.service_endpoint_subnet_ids}
+        try:
+            wanted = {s.lower() for s in self._allowed_subnets(state)}
+        except SettingsError:
+            return False  # the plan reports which region has no subnet
         return bool(wanted) and state.default_action in (None, DENY) and wanted <= state.vnet_rule_subnet_ids
+
+    def _endpoint_subnet(self, state: ResourceState) -> str | None:
+        """The private endpoint subnet for this resource: its spoke's, else its region's (one configured: that one)."""
+        subnets = all_subnets(self._settings.private_endpoint_subnet_id, self._settings.private_endpoint_subnet_ids)
+        if not subnets:
+            return None
+        setting = "HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS" if self._settings.private_endpoint_subnet_ids \
+            else "HARDEN_PRIVATE_ENDPOINT_SUBNET_ID"
+        return self._placement.private_endpoint_subnet(subnets, subscription_id=state.id.subscription_id,
+                                                       location=state.location, setting=setting)
+
+    def _allowed_subnets(self, state: ResourceState) -> list[str]:
+        """The service-endpoint subnets for this resource: its spoke's, else its region's."""
+        return self._placement.service_endpoint_subnets(self._settings.service_endpoint_subnet_ids,
+                                                        subscription_id=state.id.subscription_id,
+                                                        location=state.location)
 
 
 def _error_parts(exc: HttpResponseError) -> tuple[str, str, int]:

@@ -1,0 +1,57 @@
+"""Many subscriptions: each resource gets the endpoint subnet of its own spoke (subscription and region)."""
+from __future__ import annotations
+
+import pytest
+
+from localdev.landing_zone import LandingZone, seed_network
+from localdev.seeds import seed_key_vault, seed_storage_account
+from tests.remediation import deliver
+
+SPOKE_B = LandingZone(subscription_id="2b7d4c1e-9f3a-4e6b-8c2d-1a0f9e8d7c6b", network_rg="rg-spoke-b-network",
+                      app_rg="rg-spoke-b-app", vnet_name="vnet-spoke-b-weu")
+VAULT_WRITE = "Microsoft.KeyVault/vaults/write"
+
+
+@pytest.fixture
+def spokes(emulator, lz, host, monkeypatch):
+    seed_network(emulator, SPOKE_B)
+    monkeypatch.setenv("HARDEN_SUBSCRIPTION_IDS", f"{lz.subscription_id},{SPOKE_B.subscription_id}")
+    monkeypatch.setenv("HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS", f"{lz.endpoint_subnet_id},{SPOKE_B.endpoint_subnet_id}")
+    monkeypatch.setenv("HARDEN_SERVICE_ENDPOINT_SUBNET_IDS", f"{lz.workload_subnet_id},{SPOKE_B.workload_subnet_id}")
+    return lz, SPOKE_B
+
+
+def relocate(emulator, rid: str, location: str) -> None:
+    body = emulator.get(rid)
+    body["location"] = location
+    emulator.seed(rid, body)
+
+
+def test_private_endpoint_goes_to_the_spoke_of_the_resources_subscription(emulator, host, spokes):
+    hub, spoke = spokes
+    vault = seed_key_vault(emulator, spoke, "kv-spoke-b", tags={"harden": "private"})
+    outcome = deliver(host, emulator, vault, VAULT_WRITE)
+    assert outcome["status"] == "hardened"
+    endpoints = [r.path for r in emulator.writes() if r.resource_type == "Microsoft.Network/privateEndpoints"]
+    assert endpoints and all(p.lower().startswith(f"/subscriptions/{spoke.subscription_id}/resourcegroups/"
+                                                  f"{spoke.network_rg}/".lower()) for p in endpoints)
+    pe = emulator.get(endpoints[0])
+    assert pe["properties"]["subnet"]["id"].lower() == spoke.endpoint_subnet_id.lower()
+
+
+def test_service_endpoint_rules_name_only_the_resources_spoke(emulator, host, spokes):
+    hub, spoke = spokes
+    account = seed_storage_account(emulator, spoke, "stspokeb01", tags={"harden": "service-endpoint"})
+    assert deliver(host, emulator, account, "Microsoft.Storage/storageAccounts/write")["status"] == "hardened"
+    rules = [r["id"].lower() for r in emulator.get(account)["properties"]["networkAcls"]["virtualNetworkRules"]]
+    assert rules == [spoke.workload_subnet_id.lower()]
+
+
+def test_no_subnet_in_the_resources_region_fails_naming_the_region(emulator, host, spokes):
+    hub, spoke = spokes
+    vault = seed_key_vault(emulator, spoke, "kv-spoke-b-sweden", tags={"harden": "private"})
+    relocate(emulator, vault, "swedencentral")
+    outcome = deliver(host, emulator, vault, VAULT_WRITE)
+    assert outcome["status"] == "failed" and "swedencentral" in outcome["reason"]
+    assert "HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS" in outcome["reason"]
+    assert not [r for r in emulator.writes() if r.resource_type != "Microsoft.ResourceGraph/resources"]
