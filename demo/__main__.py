@@ -50,6 +50,8 @@ def main() -> int:
             label = ", ".join(f"{k}={v}" for k, v in (tags or {}).items()) or "untagged"
             print(f"  {short_id(rid):<52} {label:<24} {'queued' if queued else 'dropped'}")
 
+        scan_estate("before the hardening", lz.subscription_id)
+        emu.clear_requests()  # the scan's reads are not the worker's
         started = time.perf_counter()
         host.run_queue()
         elapsed = time.perf_counter() - started
@@ -75,7 +77,18 @@ def main() -> int:
         if errors:
             print(f"\n{errors}", file=sys.stderr)
             return 1
-        return 0 if not emu.writes() else 1
+        settled = not emu.writes()
+        scan_estate("after the hardening", lz.subscription_id)
+        return 0 if settled else 1
+
+
+def scan_estate(when: str, subscription_id: str) -> None:
+    """`python -m remediators scan`, as a person would run it before deploying (and after)."""
+    from remediators.cli import main as cli
+
+    print(f"\n$ python -m remediators scan --subscription {subscription_id}   # {when}")
+    code = cli(["scan", "--subscription", subscription_id])
+    print(f"(exit code {code}: {'every tagged resource is compliant' if code == 0 else 'not all compliant'})")
 
 
 if __name__ == "__main__":

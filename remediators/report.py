@@ -30,7 +30,8 @@ def _verdict(f: Finding) -> str:
     if f.verdict in ("would-harden", "hardened"):
         return f"{f.verdict} ({n} change{'s' if n != 1 else ''})"
     if f.verdict in ("unsupported", "failed", "pending"):
-        return f"{f.verdict}: {f.outcome.reason}"
+        reason = f.outcome.reason
+        return f"{f.verdict}: {reason if len(reason) <= 90 else reason[:89] + '…'}"
     return f.verdict
 
 
