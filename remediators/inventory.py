@@ -7,8 +7,10 @@ the same way. Sources: azure-rest-api-specs
 ``$skipToken``); learn.microsoft.com/azure/governance/resource-graph/concepts/work-with-data
 (paging needs ``id`` in the projection; pass the returned ``$skipToken`` back with the same query).
 
-RBAC: Resource Graph returns only what the caller may read (``*/read`` of each resource), so
-the remediator role's read actions are enough; there is no separate Resource Graph action.
+RBAC: Resource Graph returns only what the caller may read (learn.microsoft.com/azure/governance/resource-graph/overview,
+"Permissions in Azure Resource Graph": at least read access to the resources queried), so
+the remediator role's read actions of the seven types should be enough; the role holds no
+``Microsoft.ResourceGraph/*`` action (not verified against a live tenant).
 """
 from __future__ import annotations
 

@@ -28,6 +28,8 @@ from azure.core.pipeline.policies import HTTPPolicy
 logger = logging.getLogger(__name__)
 
 HEADER = "x-ms-ratelimit-remaining-subscription-{}"
+# Tokens left unspent: answers overtake each other, so a header can be a little stale.
+_MARGIN = 2
 GLOBAL_HEADER = "x-ms-ratelimit-remaining-subscription-global-{}"
 
 
@@ -76,10 +78,10 @@ class ArmBudget:
         while True:
             with self._lock:
                 now = self._clock()
-                if est.remaining is None or self._available(est, now) >= 1:
+                if est.remaining is None or self._available(est, now) >= 1 + _MARGIN:
                     est.in_flight += 1
                     return
-                wait = (1 - self._available(est, now)) / est.rate
+                wait = (1 + _MARGIN - self._available(est, now)) / est.rate
             self.waited_seconds += wait
             self._sleep(wait)
 
