@@ -6,11 +6,11 @@ burst, refill 25/s; writes and deletes 200, 10/s) and reports what is left on ev
 subscription-wide ``-global-reads`` / ``-global-writes``); past the limit it answers 429 with
 ``Retry-After`` (learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling).
 
-:class:`ArmBudget` keeps, per kind, the last remaining count ARM reported, refills it at ARM's
-documented rate between responses, and subtracts the requests already in flight. A request that
-would find the estimate below one token waits until the refill makes one, so a burst drains the
-bucket to the floor and then runs at the refill rate instead of bouncing off 429s (which cost a
-``Retry-After`` of whole seconds each). 429s that still happen (another app using the same
+:class:`ArmBudget` keeps, per kind, an estimate of the tokens left: spent by each request we
+send, refilled at ARM's documented rate, and lowered to what ARM reports whenever a header says
+less. A request that would find the estimate below one token waits until the refill makes one,
+so a burst drains the bucket to the floor and then runs at the refill rate instead of bouncing
+off 429s (which cost a ``Retry-After`` of whole seconds each). 429s that still happen (another app using the same
 identity) are retried by :class:`~remediators.arm.ArmRetryPolicy`, honouring ``Retry-After``.
 One budget serves every client of a subscription (:func:`budget_for`).
 """
@@ -44,14 +44,23 @@ def kind_of(method: str) -> str:
 @dataclass
 class _Estimate:
     rate: float
-    remaining: float | None = None  # None until ARM has told us
+    tokens: float | None = None  # None until ARM has told us
     stamp: float = 0.0
     ceiling: float = 0.0  # the largest remaining seen: the bucket is never fuller than that
-    in_flight: int = 0
+
+    def refill(self, now: float) -> None:
+        assert self.tokens is not None
+        self.tokens = min(max(self.ceiling, self.tokens), self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
 
 
 class ArmBudget:
     """The client-side picture of one subscription's buckets, shared by its clients' pipelines.
+
+    Each kind's estimate is spent by every request we send and refilled at ARM's rate; every
+    answer's header can only lower it (``min``): a header is a little stale by the time it is read
+    (answers overtake each other, requests of ours are still on their way), so it may show more
+    than is left, never less than another client has taken.
 
     :keyword writes_per_second: ARM's refill rate for writes (and deletes).
     :keyword reads_per_second: ARM's refill rate for reads.
@@ -67,35 +76,36 @@ class ArmBudget:
         self.waited_seconds = 0.0
         self.throttled = 0
 
-    def _available(self, est: _Estimate, now: float) -> float:
-        assert est.remaining is not None
-        # Tokens now if every request in flight spent one at once: refill, never past the bucket's size.
-        return min(est.ceiling, est.remaining - est.in_flight + (now - est.stamp) * est.rate)
-
     def acquire(self, kind: str) -> None:
-        """Wait until a request of this kind should find a token, then count it in flight."""
+        """Wait until the estimate holds a token (plus a small margin), then spend it."""
         est = self._kinds[kind]
         while True:
             with self._lock:
-                now = self._clock()
-                if est.remaining is None or self._available(est, now) >= 1 + _MARGIN:
-                    est.in_flight += 1
+                if est.tokens is None:
+                    return  # nothing known yet: ARM's first answer tells us
+                est.refill(self._clock())
+                if est.tokens >= 1 + _MARGIN:
+                    est.tokens -= 1
                     return
-                wait = (1 + _MARGIN - self._available(est, now)) / est.rate
-            self.waited_seconds += wait
+                wait = (1 + _MARGIN - est.tokens) / est.rate
+                self.waited_seconds += wait
             self._sleep(wait)
 
     def release(self, kind: str, *, remaining: float | None, throttled: bool) -> None:
         """Record what ARM said about the bucket in its answer to one of our requests."""
         est = self._kinds[kind]
         with self._lock:
-            est.in_flight = max(0, est.in_flight - 1)
             if throttled:
                 self.throttled += 1
                 remaining = 0.0
-            if remaining is not None:
-                est.remaining, est.stamp = remaining, self._clock()
-                est.ceiling = max(est.ceiling, remaining)
+            if remaining is None:
+                return
+            est.ceiling = max(est.ceiling, remaining)
+            if est.tokens is None:
+                est.tokens, est.stamp = remaining, self._clock()
+            else:
+                est.refill(self._clock())
+                est.tokens = min(est.tokens, remaining)
 
 
 class ArmThrottlePolicy(HTTPPolicy):

@@ -75,7 +75,7 @@ def test_budget_waits_for_the_refill_and_counts_requests_in_flight():
     budget = ArmBudget(writes_per_second=10.0, clock=lambda: now[0], sleep=sleep)
     budget.acquire("writes")  # nothing known yet: go
     budget.release("writes", remaining=10, throttled=False)
-    for _ in range(8):  # in flight count against what ARM reported, down to a margin of 2 tokens
+    for _ in range(8):  # each request spends from what ARM reported, down to a margin of 2 tokens
         budget.acquire("writes")
     assert waits == []
     budget.acquire("writes")  # the ninth waits for one refill (0.1 s at 10/s)
