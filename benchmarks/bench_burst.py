@@ -149,6 +149,10 @@ def main() -> None:
         print(f"  CPU of this process: {cpu:7.1f} s  (emulator and product share it: near the completion time, "
               "the harness is the limit)")
         print(f"  429s received:       {emu.throttle.throttled:7d}   (goal 0)")
+        if os.environ.get("BENCH_DEBUG"):
+            for r in emu.requests:
+                if r.status == 429:
+                    print(f"    429 at {r.started_at - started:6.2f}s {r.method} {r.resource_type} {r.path.split('/')[2][:8]}")
         print(f"  lost requests:       {len(lost):7d}   (goal 0); outcomes {dict(statuses)}; "
               f"public access off on {hardened}/{len(resources)}")
 

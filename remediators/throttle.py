@@ -47,6 +47,7 @@ class _Estimate:
     tokens: float | None = None  # None until ARM has told us
     stamp: float = 0.0
     ceiling: float = 0.0  # the largest remaining seen: the bucket is never fuller than that
+    unknown: int = 0  # requests sent before ARM's first answer, still unanswered
 
     def refill(self, now: float) -> None:
         assert self.tokens is not None
@@ -82,6 +83,7 @@ class ArmBudget:
         while True:
             with self._lock:
                 if est.tokens is None:
+                    est.unknown += 1
                     return  # nothing known yet: ARM's first answer tells us
                 est.refill(self._clock())
                 if est.tokens >= 1 + _MARGIN:
@@ -102,7 +104,9 @@ class ArmBudget:
                 return
             est.ceiling = max(est.ceiling, remaining)
             if est.tokens is None:
-                est.tokens, est.stamp = remaining, self._clock()
+                # The other requests sent blind may not be counted in this header yet: assume they are not.
+                est.unknown = max(0, est.unknown - 1)
+                est.tokens, est.stamp, est.unknown = remaining - est.unknown, self._clock(), 0
             else:
                 est.refill(self._clock())
                 est.tokens = min(est.tokens, remaining)
