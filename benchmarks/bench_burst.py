@@ -2,9 +2,9 @@
 
 1,000 Key Vaults tagged ``harden=private`` appear at once, 250 in each of 4 subscriptions (each
 with its own spoke VNet and endpoint subnet; the private DNS zones live in the first). Their
-write events go through the real Event Grid trigger function, then worker threads run the queue
-worker's code (``process_message`` → engine), as the Functions host would with a queue batch of
-16. A failure is retried as the host would (up to ``maxDequeueCount`` deliveries); a message
+write events (interleaved across subscriptions) go through the real Event Grid trigger function,
+then 64 worker threads run the queue worker's code (``process_message`` → engine), as four
+instances of the Functions host would with the queue trigger's batch of 16. A failure is retried as the host would (up to ``maxDequeueCount`` deliveries); a message
 that still fails is *lost* (poisoned).
 
 The emulator throttles like ARM (emulator/throttle.py: per subscription and principal, reads 250
@@ -52,8 +52,9 @@ MAX_DEQUEUE = 5  # host.json's maxDequeueCount
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--resources", type=int, default=1000)
-    parser.add_argument("--scale", type=float, default=4.0, help="Azure seconds per benchmark second")
-    parser.add_argument("--workers", type=int, default=16, help="messages processed at a time (a host batch)")
+    parser.add_argument("--scale", type=float, default=2.0, help="Azure seconds per benchmark second")
+    parser.add_argument("--workers", type=int, default=64,
+                        help="messages processed at a time (4 instances × the queue trigger's batch of 16)")
     parser.add_argument("--no-pacing", action="store_true", help="turn the client-side pacing off (for comparison)")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
@@ -82,8 +83,9 @@ def main() -> None:
 
         trigger = _functions_of(function_app.app)["on_resource_event"].get_user_function()
         per_sub = args.resources // len(zones)
+        # Interleaved across subscriptions, as events from several subscriptions' topics arrive.
         resources = [seed_key_vault(emu, z, f"kv{i:02d}burst{n:04d}", tags={"harden": "private"})
-                     for i, z in enumerate(zones) for n in range(per_sub)]
+                     for n in range(per_sub) for i, z in enumerate(zones)]
         engine = engine_for(Settings.from_env())
         engine.preview  # noqa: B018 - build the engine before the clock starts
         emu.clear_requests()
