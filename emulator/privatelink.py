@@ -53,7 +53,10 @@ def _cosmos_groups(body: dict) -> tuple[str, ...]:
         api = "Table"
     else:
         api = "Sql"
-    return (api, "Analytical") if get_in(body, "properties", "enableAnalyticalStorage") else (api,)
+    # Gremlin and Table accounts also offer Sql: "You can also access the Gremlin and Table API accounts
+    # through the SQL API, so there are two entries for these APIs" (cosmos-db/how-to-configure-private-endpoints).
+    groups = (api, "Sql") if api in ("Gremlin", "Table") else (api,)
+    return groups + ("Analytical",) if get_in(body, "properties", "enableAnalyticalStorage") else groups
 
 
 def _storage_groups(body: dict) -> tuple[str, ...]:

@@ -94,6 +94,19 @@ def test_api_capability_picks_the_group_and_zone(host, emulator, lz, capability,
     pe = emulator.get(f"{lz.rg_id(lz.network_rg)}/providers/Microsoft.Network/privateEndpoints/pe-{name}-{group.lower()}")
     assert pe["properties"]["privateLinkServiceConnections"][0]["properties"]["groupIds"] == [group]
     assert emulator.get(f"{lz.rg_id(lz.dns_rg)}/providers/Microsoft.Network/privateDnsZones/{zone}") is not None
+    # Gremlin and Table accounts are reachable through the NoSQL endpoint too: a second endpoint, group Sql
+    # (cosmos-db/how-to-configure-private-endpoints); Cassandra is not.
+    sql_pe = emulator.get(f"{lz.rg_id(lz.network_rg)}/providers/Microsoft.Network/privateEndpoints/pe-{name}-sql")
+    sql_zone = emulator.get(f"{lz.rg_id(lz.dns_rg)}/providers/Microsoft.Network/privateDnsZones/"
+                            "privatelink.documents.azure.com")
+    if group == "Cassandra":
+        assert sql_pe is None and sql_zone is None
+    else:
+        assert sql_pe["properties"]["privateLinkServiceConnections"][0]["properties"]["groupIds"] == ["Sql"]
+        zone_group = emulator.get(f"{sql_pe['id']}/privateDnsZoneGroups/default")
+        assert [c["properties"]["privateDnsZoneId"].lower() for c in zone_group["properties"]["privateDnsZoneConfigs"]
+                ] == [sql_zone["id"].lower()]
+    assert emulator.get(rid)["properties"]["publicNetworkAccess"] == "Disabled"
 
 
 def test_existing_vnet_and_ip_rules_are_kept_and_sent_whole(host, emulator, lz):
