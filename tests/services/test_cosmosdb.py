@@ -153,3 +153,27 @@ def test_private_account_without_ip_rules_patches_public_access_only(host, emula
     assert deliver(host, emulator, rid, ACCOUNT_WRITE)["status"] == "hardened"
     assert own_patches(emulator) == [{"properties": {"publicNetworkAccess": "Disabled"}}]
     settle(host, emulator, rid, ACCOUNT_WRITE)
+
+
+def test_exclusive_lock_412_while_another_update_runs_is_retried(host, emulator, lz):
+    """Cosmos DB's 412 "operation in progress which requires an exclusive lock" is transient."""
+    from emulator.faults import cosmos_exclusive_lock
+
+    rid = seed_cosmos_account(emulator, lz, "cosmos-busy01", tags={"harden": "service-endpoint"})
+    published_before = len(emulator.notifications)
+    delivered_before = len(host.deliveries)
+    fault = emulator.faults.add(cosmos_exclusive_lock("cosmos-busy01"))
+    try:
+        outcome = deliver(host, emulator, rid, ACCOUNT_WRITE)
+    finally:
+        emulator.faults.clear()
+    assert fault.hits == 1
+    assert outcome["status"] == "hardened", outcome
+    assert [r.status for r in emulator.writes() if r.resource_type == "Microsoft.DocumentDB/databaseAccounts"
+            ][:2] == [412, 200]
+    # Retried inside the one attempt: no failed outcome, no failed delivery (no message redelivery).
+    statuses = [n["data"]["status"] for n in emulator.notifications[published_before:]
+                if n["data"]["resourceId"].lower() == rid.lower()]
+    assert "failed" not in statuses, statuses
+    assert [d.error for d in host.deliveries[delivered_before:]][0] is None
+    assert emulator.get(rid)["properties"]["isVirtualNetworkFilterEnabled"] is True
