@@ -93,6 +93,8 @@ class Arm:
         self.store = Store(catalog.rule_for)
         self.operations: dict[str, Operation] = {}
         self._raise_event = raise_event
+        # Set to model an RP that does enforce If-Match where real Azure does not reliably (subnets).
+        self.enforce_lax_if_match = False
 
     def reset(self) -> None:
         self.store.clear()
@@ -195,10 +197,10 @@ class Arm:
         return Response(200, body)
 
     # -- writes ------------------------------------------------------------------
-    def _preconditions(self, req: ArmRequest, current_etag: str | None, exists: bool) -> None:
-        if_match = req.headers.get("If-Match")
-        if if_match is not None:
-            wanted = {t.strip() for t in if_match.split(",")}
+    def _preconditions(self, req: ArmRequest, current_etag: str | None, exists: bool, *, if_match: bool = True) -> None:
+        if_match_header = req.headers.get("If-Match") if if_match else None
+        if if_match_header is not None:
+            wanted = {t.strip() for t in if_match_header.split(",")}
             if not exists or ("*" not in wanted and current_etag not in wanted):
                 raise precondition_failed()
         if_none = req.headers.get("If-None-Match")
@@ -262,7 +264,8 @@ class Arm:
         self._check_parent(p)
         existing = self.store.get(p.raw)
         current = existing.body if existing else self.store.render(p.raw)  # implicit singletons count as existing
-        self._preconditions(req, (current or {}).get("etag"), current is not None)
+        self._preconditions(req, (current or {}).get("etag"), current is not None,
+                            if_match=rule.if_match_enforced or self.enforce_lax_if_match)
         if rule.tracked and isinstance(req.body, dict) and not req.body.get("location"):
             raise bad_request("LocationRequired", "The location property is required for this definition.")
         w = rules.prepare(self.store, rule, p, req.body, existing.body if existing else None, "PUT")

@@ -97,3 +97,14 @@ def cosmos_exclusive_lock(account_name: str, *, method: str = "PATCH", times: in
                           f"[{account_name}]. Please retry after sometime.\r\nActivityId: "
                           "838da911-2724-4636-a27a-3da6527c29b7, Microsoft.Azure.Documents.Common/2.14.0"),
                  times=times)
+
+
+def slow_subnet_put(seconds: float) -> Fault:
+    """Every subnet PUT waits ``seconds`` between the request body arriving and its commit.
+
+    Widens the read-merge-write window so that a lost update between two writers of one
+    subnet (the Network RP ignores If-Match on subnets, azure-rest-api-specs#6789) becomes
+    observable. The wait happens outside the emulator's lock, so other requests (the other
+    writer's GET) are served meanwhile.
+    """
+    return Fault(method="PUT", path_contains="/subnets/", latency_s=seconds, times=None)

@@ -225,7 +225,28 @@ def _sql_vnet_rule_validate(w: Write) -> ArmError | None:
         what = "does not exist" if reason == "missing" else "does not have the Microsoft.Sql service endpoint enabled"
         return bad_request("VirtualNetworkRuleBadRequest", f"The virtual network rule '{w.path.name}' is invalid: subnet '{subnet_id}' {what}.")
 
-    return subnet_endpoint_error(w.store, w.props.get("virtualNetworkSubnetId"), "Microsoft.Sql", error)
+    subnet_id = w.props.get("virtualNetworkSubnetId")
+    err = subnet_endpoint_error(w.store, subnet_id, "Microsoft.Sql", error)
+    return err or _sql_region_error(w, str(subnet_id))
+
+
+def _sql_region_error(w: Write, subnet_id: str) -> ArmError | None:
+    """SQL service endpoints apply only within the VNet's region (virtual-network-service-endpoints-overview,
+    "Limitations"); the Network RP refuses the ACL with this code and wording (as relayed for the
+    Microsoft.Sql endpoint in Azure/azure-service-operator#1006)."""
+    server = w.store.get(w.path.parent_id)
+    vnet = w.store.get(subnet_id.rsplit("/subnets/", 1)[0])
+    if server is None or vnet is None:
+        return None
+    server_region = str(server.body.get("location") or "").replace(" ", "").lower()
+    vnet_region = str(vnet.body.get("location") or "").replace(" ", "").lower()
+    if not server_region or not vnet_region or server_region == vnet_region:
+        return None
+    return bad_request(
+        "VirtualNetworkRuleBadRequest",
+        f"Network resource provider returned following error: 'Microsoft.Sql resources in {server_region} cannot "
+        f"be ACL-ed to virtual network {vnet.id} in {vnet_region}. Only resources in {vnet_region} can be ACL-ed "
+        "to this virtual network.'.")
 
 
 SQL_VNET_RULE = Rule(

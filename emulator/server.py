@@ -171,10 +171,21 @@ class Emulator:
         """Forget all resources, operations, requests, events, notifications and faults (tokens stay valid)."""
         with self._lock:
             self._arm.reset()
+            self._arm.enforce_lax_if_match = False
             self._requests.clear()
             self._events.clear()
             self._notifications.clear()
         self.faults.clear()
+
+    @property
+    def enforce_subnet_if_match(self) -> bool:
+        """Off by default: like the Network RP, subnet PUTs ignore If-Match (azure-rest-api-specs#6789)."""
+        return self._arm.enforce_lax_if_match
+
+    @enforce_subnet_if_match.setter
+    def enforce_subnet_if_match(self, value: bool) -> None:
+        with self._lock:
+            self._arm.enforce_lax_if_match = value
 
     # -- addresses -------------------------------------------------------------
     @property

@@ -1,4 +1,9 @@
-"""Start Azurite's queue service from the project's node_modules."""
+"""Start Azurite's queue and blob services from the project's node_modules.
+
+The queue service carries the work queue; the blob service carries the
+per-VNet leases that serialise subnet writes across instances
+(``remediators/vnet_lease.py``).
+"""
 from __future__ import annotations
 
 import shutil
@@ -6,7 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -27,41 +32,54 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def connection_string(port: int) -> str:
+def connection_string(queue_port: int, blob_port: int | None = None) -> str:
+    blob = f"BlobEndpoint=http://127.0.0.1:{blob_port}/{ACCOUNT};" if blob_port else ""
     return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={WELL_KNOWN_KEY};"
-            f"QueueEndpoint=http://127.0.0.1:{port}/{ACCOUNT};")
+            f"QueueEndpoint=http://127.0.0.1:{queue_port}/{ACCOUNT};{blob}")
+
+
+def _binary(name: str) -> Path:
+    binary = ROOT / "node_modules" / ".bin" / name
+    if binary.exists():
+        return binary
+    found = shutil.which(name)
+    if not found:
+        raise AzuriteUnavailable(f"{binary} not found; run `npm ci` first")
+    return Path(found)
+
+
+@contextmanager
+def _service(name: str, host_flag: str, port_flag: str, workdir: str) -> Iterator[int]:
+    """Run one Azurite service on a free port until the block ends; yields the port."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(_binary(name)), host_flag, "127.0.0.1", port_flag, str(port), "--location", workdir,
+         "--silent", "--skipApiVersionCheck", "--loose"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError as exc:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                    raise AzuriteUnavailable(f"{name} did not start: {err[-500:]}") from exc
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @contextmanager
 def running_azurite() -> Iterator[str]:
-    """Run azurite-queue on a free port; yields the connection string."""
-    binary = ROOT / "node_modules" / ".bin" / "azurite-queue"
-    if not binary.exists():
-        found = shutil.which("azurite-queue")
-        if not found:
-            raise AzuriteUnavailable(f"{binary} not found; run `npm ci` first")
-        binary = Path(found)
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="azurite-") as workdir:
-        process = subprocess.Popen(
-            [str(binary), "--queueHost", "127.0.0.1", "--queuePort", str(port), "--location", workdir,
-             "--silent", "--skipApiVersionCheck", "--loose"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError as exc:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                        raise AzuriteUnavailable(f"Azurite did not start: {err[-500:]}") from exc
-                    time.sleep(0.1)
-            yield connection_string(port)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    """Run azurite-queue and azurite-blob on free ports; yields the connection string."""
+    with tempfile.TemporaryDirectory(prefix="azurite-") as workdir, ExitStack() as stack:
+        queue_port = stack.enter_context(_service("azurite-queue", "--queueHost", "--queuePort", workdir))
+        blob_port = stack.enter_context(_service("azurite-blob", "--blobHost", "--blobPort", workdir))
+        yield connection_string(queue_port, blob_port)
