@@ -5,6 +5,16 @@ per service, a zone group per endpoint, link the zone to the VNet once);
 learn.microsoft.com/azure/private-link/create-private-endpoint-portal (the
 endpoint lives in the VNet's subscription and region); azure-facts.md "Subnet
 PUT is a full replace".
+
+Service endpoints (the first half of this module): a subnet is read, merged and
+written back whole, under a per-VNet lock that spans every instance of the app
+(``vnet_lease.py``: the Network RP does not reliably enforce If-Match on
+subnets, Azure/azure-rest-api-specs#6789); each subnet must be able to reach
+the resource's region through the endpoint (SQL: its own region; Storage: its
+region and the pair), else the plan fails before writing; and the change names
+its effect on the whole subnet (virtual-network-service-endpoints-overview,
+"Limitations" and "Considerations"; app-service/overview-private-endpoint,
+"Limitations").
 """
 from __future__ import annotations
 
@@ -170,9 +180,12 @@ class NetworkPlanner:
                 phase=Phase.SUBNET_SERVICE_ENDPOINT,
                 target=subnet_id,
                 summary=(f"enable the {service} service endpoint on the subnet (all other subnet settings kept); "
-                         + subnet_wide_effect(service)),
-                before={"serviceEndpoints": present},
-                after={"serviceEndpoints": [*present, service], "effect": subnet_wide_effect(service)},
+                         f"subnet-wide: all its traffic to {service} then comes from private addresses, "
+                         "so IP firewall rules elsewhere stop matching it (see effect)"),
+                before={"serviceEndpoints": present, "subnetTrafficToServiceFrom": "public addresses"},
+                after={"serviceEndpoints": [*present, service],
+                       "subnetTrafficToServiceFrom": "the subnet's private addresses",
+                       "effect": subnet_wide_effect(service)},
                 apply=lambda sid=sid, network=network: self._add_service_endpoint(network, sid, service),
             ))
         if unreachable:

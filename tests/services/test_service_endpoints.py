@@ -69,8 +69,12 @@ def test_subnet_change_names_its_effect_on_the_whole_subnet(host, emulator, lz):
     outcome = deliver(host, emulator, rid, STORAGE_WRITE)
     assert outcome["status"] == "hardened", outcome
     (subnet_change,) = [c for c in outcome["changes"] if c["phase"] == "subnet_service_endpoint"]
-    for text in (subnet_change["change"], subnet_change["after"]["effect"]):
-        assert "whole subnet" in text and "private addresses" in text and "IP firewall rules" in text
+    assert "subnet-wide" in subnet_change["change"] and "IP firewall rules" in subnet_change["change"]
+    effect = subnet_change["after"]["effect"]
+    assert "whole subnet" in effect and "private addresses" in effect and "IP firewall rules" in effect
+    assert (subnet_change["before"]["subnetTrafficToServiceFrom"],
+            subnet_change["after"]["subnetTrafficToServiceFrom"]) == ("public addresses",
+                                                                     "the subnet's private addresses")
     assert subnet_change["after"]["serviceEndpoints"][-1] == "Microsoft.Storage"
 
 
