@@ -31,6 +31,7 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/bench_events.py
+	$(PY) benchmarks/bench_exposure.py
 
 # checkov pins its own Bicep parser, so it lives in a venv of its own.
 $(CHECKOV):

@@ -54,6 +54,10 @@ class RecordedRequest:
     resource_type: str
     body: Any  # parsed JSON request body, or None
     is_lro_poll: bool = False
+    #: ``time.monotonic()`` when the request arrived, and when what it asked for was done:
+    #: the answer for a synchronous call, the operation's end for a long-running write.
+    started_at: float = 0.0
+    completed_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,21 @@ class Emulator:
         with self._lock:
             return self._arm.seed(resource_id, body)
 
+    @property
+    def timing(self) -> Any:
+        """How long writes take (:class:`emulator.timing.Timing`); instant until a test sets ``scale``."""
+        return self._arm.timing
+
+    def require_manual_approval(self, target_id: str) -> None:
+        """Private endpoint connections to this resource start ``Pending`` until someone approves them."""
+        from .privatelink import MANUAL_APPROVAL
+
+        with self._lock:
+            record = self._arm.store.get(target_id)
+            if record is None:
+                raise KeyError(target_id)
+            record.meta[MANUAL_APPROVAL] = True
+
     def get(self, resource_id: str) -> dict | None:
         with self._lock:
             return self._arm.store.render(resource_id)
@@ -330,6 +349,7 @@ class Emulator:
         return fresh and hmac.compare_digest(unquote(sig).encode(), expected)
 
     def _arm_call(self, method: str, path: str, query: dict[str, str], headers: Any, raw: bytes) -> Response:
+        started = time.monotonic()
         is_poll = Arm.is_operation_poll(path)
         body: Any = None
         resp: Response | None = None
@@ -355,14 +375,24 @@ class Emulator:
                 resp = self._arm.handle(req)
                 if fault and fault.accepts and resp.status < 400:
                     resp = Response(fault.status, None, {})
+            operation = self._operation_of(resp)
+            sync_delay = 0.0 if operation or method not in WRITE_METHODS or resp.status >= 400 else self._arm.timing.sync()
+        if sync_delay:
+            time.sleep(sync_delay)  # outside the lock: other callers go on meanwhile
+        completed = operation.done_at if operation else time.monotonic()
+        with self._lock:
             self._requests.append(RecordedRequest(method, path.rstrip("/") or path, query.get("api-version"), resp.status,
-                                                  resource_type_of(path), body, is_poll))
+                                                  resource_type_of(path), body, is_poll, started, completed))
             if caller is not None and resp.status < 400:
                 self._operations.add((caller.client_id, method, resource_type_of(path)))
         reads = method in ("GET", "HEAD")
         resp.headers.setdefault(f"x-ms-ratelimit-remaining-subscription-{'reads' if reads else 'writes'}",
                                 "11999" if reads else "1199")
         return resp
+
+    def _operation_of(self, resp: Response) -> Any:
+        url = resp.headers.get("Azure-AsyncOperation")
+        return self._arm.operations.get(urlsplit(url).path.rsplit("/", 1)[-1]) if url else None
 
     @staticmethod
     def _unauthorized(headers: Any) -> Response:

@@ -20,6 +20,7 @@ _KEYS = (
     "HARDEN_DNS_ZONES_RESOURCE_GROUP_ID", "HARDEN_UNTAGGED", "HARDEN_DRY_RUN",
     "HARDEN_NOTIFY_TOPIC_ENDPOINT", "HARDEN_NOTIFY_TOPIC_KEY", "HARDEN_EXCLUDE_RESOURCE_IDS",
     "AZURE_RESOURCE_MANAGER_ENDPOINT", "AZURE_CLIENT_ID", "HARDEN_POLL_INTERVAL_SECONDS",
+    "HARDEN_MAX_PARALLEL_CHANGES",
     # Set by App Service: lets the app recognise, and never harden, itself.
     "WEBSITE_SITE_NAME", "WEBSITE_RESOURCE_GROUP", "WEBSITE_OWNER_NAME",
     "AzureWebJobsStorage__accountName",
@@ -47,6 +48,7 @@ class Settings:
     arm_endpoint: str = PUBLIC_CLOUD_ARM
     client_id: str | None = None
     poll_interval_seconds: float = 5.0
+    max_parallel_changes: int = 8
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +121,11 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
     if not 0 <= poll_interval <= 60:
         raise SettingsError(f"HARDEN_POLL_INTERVAL_SECONDS must be a number of seconds from 0 to 60, got {poll!r}")
 
+    parallel = raw["HARDEN_MAX_PARALLEL_CHANGES"] or "8"
+    if not parallel.isdigit() or not 1 <= int(parallel) <= 32:
+        raise SettingsError("HARDEN_MAX_PARALLEL_CHANGES must be a whole number from 1 (one change at a time) "
+                            f"to 32, got {parallel!r}")
+
     return Settings(
         subscription_ids=subscriptions,
         private_endpoint_subnet_id=pe_subnet,
@@ -133,6 +140,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         arm_endpoint=arm.rstrip("/"),
         client_id=raw["AZURE_CLIENT_ID"] or None,
         poll_interval_seconds=poll_interval,
+        max_parallel_changes=int(parallel),
     )
 
 

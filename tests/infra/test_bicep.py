@@ -662,6 +662,7 @@ def test_infra_sets_every_setting_the_app_reads():
     not_from_infra = {
         "HARDEN_NOTIFY_TOPIC_KEY",  # never: the identity publishes
         "HARDEN_POLL_INTERVAL_SECONDS",  # optional tuning; the default suits Azure
+        "HARDEN_MAX_PARALLEL_CHANGES",  # optional tuning; 1 forces one change at a time
         "AZURE_RESOURCE_MANAGER_ENDPOINT",  # public cloud by default
         "WEBSITE_SITE_NAME", "WEBSITE_RESOURCE_GROUP", "WEBSITE_OWNER_NAME",  # set by App Service itself
     }
