@@ -311,6 +311,10 @@ COSMOS = Rule(
     lro_delete=True,
     delete_status=202,
     read_only=("documentEndpoint", "writeLocations", "readLocations", "failoverPolicies", "instanceId", "keysMetadata"),
+    # A write while an update of the account runs: 412 PreconditionFailed "There is another user operation in
+    # progress which requires an exclusive lock on [<account>]. Please retry after sometime." (real responses in
+    # hashicorp/terraform-provider-azurerm#15842 and #17233). Visible once the emulator's timing is on.
+    exclusive_while_updating=True,
     embeds=(CONNECTION_EMBED,),
     defaults=(_cosmos_defaults,),
     validate=(check_enum("publicNetworkAccess", *PUBLIC_ACCESS), _cosmos_vnet_rules),

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ResponseNotReadError, StreamClosedError, StreamConsumedError
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 
@@ -38,8 +39,14 @@ EXCLUSIVE_LOCK_MARKER = "requires an exclusive lock"
 
 def _error_of(response: Any) -> tuple[str | None, str]:
     try:
+        # Long-running writes are sent with stream=True: read the (small) error body first, or
+        # text() raises ResponseNotReadError, an AzureError the retry policy would then retry
+        # itself, with no backoff. read() caches the body for the caller's deserialisation.
+        read = getattr(response, "read", None)
+        if callable(read):
+            read()
         body = json.loads(response.text())
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, ResponseNotReadError, StreamConsumedError, StreamClosedError):
         return None, ""
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):

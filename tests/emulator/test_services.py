@@ -201,6 +201,24 @@ class TestSql:
 
 
 class TestCosmos:
+    def test_write_while_another_update_runs_is_refused_with_the_exclusive_lock_412(self, emu, client):
+        # hashicorp/terraform-provider-azurerm#15842 / #17233 quote the real answer.
+        emu.seed(rid("Microsoft.DocumentDB/databaseAccounts/ddbbusy"), example("CosmosDBDatabaseAccountGet.json"))
+        cosmos = client(CosmosDBManagementClient)
+        emu.timing.scale = 0.01  # a Cosmos update takes 60 Azure seconds: 0.6 s here
+        try:
+            cosmos.database_accounts.begin_update(RG, "ddbbusy", {"properties": {"ipRules": []}})  # not awaited
+            with pytest.raises(HttpResponseError) as err:
+                cosmos.database_accounts.begin_update(RG, "ddbbusy", {"properties": {"ipRules": []}},
+                                                      retry_total=0)
+            assert err.value.status_code == 412 and err.value.error.code == "PreconditionFailed"
+            assert "requires an exclusive lock on [ddbbusy]" in err.value.error.message
+            import time
+            time.sleep(0.7)
+            cosmos.database_accounts.begin_update(RG, "ddbbusy", {"properties": {"ipRules": []}}).result()
+        finally:
+            emu.timing.scale = 0.0
+
     def test_patch_answers_200_with_async_operation(self, emu, client):
         with_se, without = subnets(emu, "Microsoft.AzureCosmosDB")
         emu.seed(rid("Microsoft.DocumentDB/databaseAccounts/ddb1"), example("CosmosDBDatabaseAccountGet.json"))

@@ -177,3 +177,31 @@ def test_exclusive_lock_412_while_another_update_runs_is_retried(host, emulator,
     assert "failed" not in statuses, statuses
     assert [d.error for d in host.deliveries[delivered_before:]][0] is None
     assert emulator.get(rid)["properties"]["isVirtualNetworkFilterEnabled"] is True
+
+
+def test_hardening_while_the_owner_updates_the_account_waits_for_the_exclusive_lock(host, emulator, lz):
+    """Modelled, not injected: the owner's update holds the account; our PATCH gets 412 and is retried."""
+    from azure.identity import DefaultAzureCredential
+    from azure.mgmt.cosmosdb import CosmosDBManagementClient
+
+    rid = seed_cosmos_account(emulator, lz, "cosmos-owner01", tags={"harden": "service-endpoint"})
+    owner = CosmosDBManagementClient(DefaultAzureCredential(), lz.subscription_id, base_url=emulator.url,
+                                     credential_scopes=[emulator.url + "/.default"], polling_interval=0)
+    emulator.timing.scale = 0.02  # the owner's Cosmos update takes 60 Azure seconds: 1.2 s here
+    published_before = len(emulator.notifications)
+    try:
+        owner.database_accounts.begin_update(lz.app_rg, "cosmos-owner01",
+                                             {"properties": {"consistencyPolicy": {
+                                                 "defaultConsistencyLevel": "Session"}}})  # still running
+        outcome = deliver(host, emulator, rid, ACCOUNT_WRITE)
+    finally:
+        emulator.timing.scale = 0.0
+    assert outcome["status"] == "hardened", outcome
+    ours = [r.status for r in emulator.writes() if r.resource_type == "Microsoft.DocumentDB/databaseAccounts"][1:]
+    assert ours[0] == 412 and ours[-1] == 200, ours
+    statuses = [n["data"]["status"] for n in emulator.notifications[published_before:]
+                if n["data"]["resourceId"].lower() == rid.lower()]
+    assert "failed" not in statuses, statuses
+    props = emulator.get(rid)["properties"]
+    assert props["isVirtualNetworkFilterEnabled"] is True
+    assert props["consistencyPolicy"]["defaultConsistencyLevel"] == "Session"  # the owner's change survives
