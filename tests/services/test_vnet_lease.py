@@ -89,3 +89,20 @@ def test_lease_is_released_when_the_subnet_write_fails(azurite, emulator, lz, mo
     assert blob.get_blob_properties().lease.state == "available"
     change.apply()  # the next writer gets the lease at once
     assert "Microsoft.KeyVault" in [e["service"] for e in emulator.get(lz.workload_subnet_id)["properties"]["serviceEndpoints"]]
+
+
+def test_lease_is_renewed_while_the_write_runs(azurite):
+    """A write (its long-running operation) may outlast the 15 s lease: the holder renews it meanwhile."""
+    import time
+
+    container = BlobServiceClient.from_connection_string(azurite).get_container_client(vnet_lease.CONTAINER)
+    holder = vnet_lease.VnetLease(container)
+    rival = vnet_lease.VnetLease(container, wait_seconds=0)
+    vnet_id = "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet-long-write"
+    with holder.hold(vnet_id):
+        time.sleep(vnet_lease.LEASE_SECONDS + 1.5)  # past the lease's own expiry
+        with pytest.raises(vnet_lease.VnetBusy, match="vnet-long-write"):
+            with rival.hold(vnet_id):
+                pass
+    with rival.hold(vnet_id):  # released on the way out: free at once
+        pass
