@@ -64,8 +64,11 @@ def _cosmos_groups(body: dict) -> tuple[str, ...]:
 
 
 def _storage_groups(body: dict) -> tuple[str, ...]:
-    groups = _STORAGE_KIND_GROUPS.get(str(body.get("kind") or "StorageV2").lower(), STORAGE_GROUPS)
+    kind = str(body.get("kind") or "StorageV2").lower()
+    groups = _STORAGE_KIND_GROUPS.get(kind, STORAGE_GROUPS)
     sku = str(get_in(body, "sku", "name") or "").lower()
+    if kind == "storagev2" and sku.startswith("premium"):
+        groups = ("blob",)  # premium page blob accounts hold page blobs only (storage-account-overview)
     if sku.endswith(("_ragrs", "_ragzrs")):
         groups += tuple(g + "_secondary" for g in groups if g in _STORAGE_SECONDARY)
     return groups

@@ -10,7 +10,9 @@ learn.microsoft.com/azure/private-link/private-endpoint-dns (``privatelink.{grou
 
 Which sub-resources an account needs (storage-private-endpoints):
 
-- ``StorageV2``: blob, file, queue, table, web (+dfs with ``isHnsEnabled``).
+- ``StorageV2``: blob, file, queue, table, web (+dfs with ``isHnsEnabled``); on a
+  ``Premium_*`` SKU (premium page blobs) blob only: "Page blobs only"
+  (learn.microsoft.com/azure/storage/common/storage-account-overview, account types).
 - ``BlockBlobStorage`` (premium block blobs): blob (+dfs with ``isHnsEnabled``).
 - ``FileStorage`` (premium files): file.
 - ``BlobStorage`` (legacy blob-only account): blob. Legacy "Blob Storage" accounts
@@ -68,6 +70,8 @@ def storage_groups(kind: Any, sku_name: Any, hns: bool) -> tuple[str, ...]:
     """The private endpoint sub-resources an account of this kind and SKU needs."""
     kind_key = str(kind or "StorageV2").lower()
     groups = _KIND_GROUPS.get(kind_key, _KIND_GROUPS["storagev2"])
+    if kind_key == "storagev2" and str(sku_name or "").lower().startswith("premium"):
+        groups = ("blob",)  # premium page blobs: page blobs only
     if hns and kind_key in _HNS_KINDS:
         groups += ("dfs",)
     if str(sku_name or "").lower().endswith(_READ_ACCESS_SKUS):

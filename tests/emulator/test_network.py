@@ -161,6 +161,8 @@ class TestPrivateEndpoints:
                   ("FileStorage", "Premium_LRS", False, "blob", False),
                   ("BlobStorage", "Standard_RAGRS", False, "blob_secondary", True),
                   ("BlobStorage", "Standard_LRS", False, "queue", False),
+                  ("StorageV2", "Premium_LRS", False, "blob", True),
+                  ("StorageV2", "Premium_LRS", False, "file", False),
                   ("Storage", "Standard_LRS", False, "blob", False),
               )],
             ("Microsoft.Sql/servers/sql1", {"location": "westeurope", "properties": {}}, "sqlServer", True),

@@ -77,6 +77,7 @@ def _zone(emulator, lz, zone: str):
     ("BlockBlobStorage", "Premium_ZRS", True, {"blob", "dfs"}),
     ("FileStorage", "Premium_LRS", False, {"file"}),
     ("BlobStorage", "Standard_LRS", False, {"blob"}),
+    ("StorageV2", "Premium_LRS", False, {"blob"}),  # premium page blobs
     # RA-GRS / RA-GZRS: secondary reads need <group>_secondary endpoints too (not for Azure Files).
     ("StorageV2", "Standard_RAGRS", False,
      {"blob", "file", "queue", "table", "web", "blob_secondary", "queue_secondary", "table_secondary",
