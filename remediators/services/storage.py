@@ -12,7 +12,9 @@ Which sub-resources an account needs (storage-private-endpoints):
 
 - ``StorageV2``: blob, file, queue, table, web (+dfs with ``isHnsEnabled``); on a
   ``Premium_*`` SKU (premium page blobs) blob only: "Page blobs only"
-  (learn.microsoft.com/azure/storage/common/storage-account-overview, account types).
+  (learn.microsoft.com/azure/storage/common/storage-account-overview, account types;
+  learn.microsoft.com/rest/api/storagerp/srp_sku_types: ``Premium_LRS`` is a StorageV2
+  SKU whose Blob Storage is page blobs only).
 - ``BlockBlobStorage`` (premium block blobs): blob (+dfs with ``isHnsEnabled``).
 - ``FileStorage`` (premium files): file.
 - ``BlobStorage`` (legacy blob-only account): blob. Legacy "Blob Storage" accounts
