@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import trustme
 
 from . import events as ev
+from .authz import Authorizer
 from .engine import Arm, ArmRequest, Caller, Response
 from .errors import ArmError
 from .faults import FaultList
@@ -125,6 +126,8 @@ class Emulator:
         self.identity_header = secrets.token_urlsafe(24)
         self.topic_key = base64.b64encode(secrets.token_bytes(32)).decode()  # Event Grid keys are base64
         self.faults = FaultList()
+        # Role assignments per client id (emulator/authz.py); none = unrestricted. Survive reset().
+        self.authz = Authorizer()
         self._lock = threading.RLock()
         self._tokens: dict[str, _Token] = {}
         self._requests: list[RecordedRequest] = []
@@ -175,6 +178,15 @@ class Emulator:
             self._events.clear()
             self._notifications.clear()
         self.faults.clear()
+
+    def assign_role(self, client_id: str, actions: Any, *, scope: str = "", not_actions: Any = ()) -> None:
+        """Give ``client_id`` a role holding ``actions`` at ``scope`` ("" = everywhere); from then on ARM
+        requests of that client are authorized as Azure RBAC does (emulator/authz.py)."""
+        self.authz.assign(client_id, actions, scope=scope, not_actions=not_actions)
+
+    def unassign_roles(self, client_id: str) -> None:
+        """Remove every role of ``client_id``: its requests are unrestricted again."""
+        self.authz.unassign(client_id)
 
     # -- addresses -------------------------------------------------------------
     @property
@@ -331,6 +343,12 @@ class Emulator:
         caller = self._caller(headers)
         if resp is None and caller is None:
             resp = self._unauthorized(headers)
+        if resp is None and caller is not None:
+            # ARM authorizes before the resource provider (or a fault) sees the request.
+            denied = self.authz.check(client_id=caller.client_id, principal_id=caller.principal_id,
+                                      method=method, path=path, body=body)
+            if denied is not None:
+                resp = Response(denied.status, denied.body())
         fault = self.faults.take(method, path) if resp is None else None
         if fault and fault.latency_s:
             time.sleep(fault.latency_s)
