@@ -15,6 +15,7 @@ import copy
 import datetime as dt
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -23,6 +24,7 @@ from . import catalog, ids, rules
 from .errors import ArmError, bad_request, not_found, parent_not_found, precondition_failed
 from .rules import Rule, Write, get_in, merge_patch
 from .store import Store
+from .timing import Timing
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +72,27 @@ class Response:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: ``time.monotonic()`` at which a long-running write's operation finishes.
+    completes_at: float | None = None
 
 
 @dataclass
 class Operation:
     id: str
-    status: str
+    status: str  # the final status, reported once done_at has passed
     error: dict | None = None
+    done_at: float = 0.0
 
 
 EventSink = Callable[[str, str, Caller], None]  # (subject, operationName, caller)
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    """ARM's Retry-After is whole seconds; scaled-down durations also send ``retry-after-ms``,
+    which azure-core's pollers read first (``azure.core.pipeline.policies._utils.get_retry_after``)."""
+    if seconds <= 0:
+        return {"Retry-After": "0"}
+    return {"Retry-After": str(int(seconds)), "retry-after-ms": str(max(1, round(seconds * 1000)))}
 
 
 def _now() -> str:
@@ -92,11 +105,13 @@ class Arm:
     def __init__(self, raise_event: EventSink) -> None:
         self.store = Store(catalog.rule_for)
         self.operations: dict[str, Operation] = {}
+        self.timing = Timing()
         self._raise_event = raise_event
 
     def reset(self) -> None:
         self.store.clear()
         self.operations.clear()
+        self.timing.reset()
 
     # -- entry points --------------------------------------------------------
     @staticmethod
@@ -189,6 +204,11 @@ class Arm:
         op = self.operations.get(op_id)
         if op is None:
             raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' was not found.")
+        remaining = op.done_at - time.monotonic()
+        if remaining > 0:
+            # Still running: ARM answers 200 with "InProgress" and a Retry-After (async-operations doc).
+            return Response(200, {"id": op.id, "name": op_id, "status": "InProgress", "startTime": _now()},
+                            _retry_after(remaining))
         body: dict[str, Any] = {"id": op.id, "name": op_id, "status": op.status, "startTime": _now(), "endTime": _now()}
         if op.error:
             body["error"] = op.error
@@ -235,9 +255,10 @@ class Arm:
         kind = (p.type or "").lower()
         template = next((t for prefix, t in _STATUS_PATHS if kind.startswith(prefix)), _DEFAULT_STATUS_PATH)
         op_path = template.format(sub=p.subscription, rg=p.resource_group, ns=ns, loc=location, op=op_id)
-        self.operations[op_id] = Operation(op_path, status, error)
+        duration = self.timing.lro(p.type or "")
+        self.operations[op_id] = Operation(op_path, status, error, time.monotonic() + duration)
         url = f"{req.base_url}{op_path}?api-version={req.query.get('api-version')}"
-        return {"Azure-AsyncOperation": url, "Retry-After": "0"}
+        return {"Azure-AsyncOperation": url, **_retry_after(duration)}
 
     def _respond_write(
         self, req: ArmRequest, p: ids.ArmPath, rule: Rule, status: int, lro: bool, operation: str

@@ -263,6 +263,16 @@ def _validate_vnet_link(w: Write) -> ArmError | None:
     for link in w.store.children(zone_id, "virtualNetworkLinks"):
         if not ids.same_id(link.id, w.id) and ids.same_id(get_in(link.props, "virtualNetwork", "id"), vnet_id):
             return ArmError(409, "Conflict", f"Private zone '{zone_name}' is already linked to the virtual network '{vnet_id}'.")
+    # One VNet, one zone per name: a link to a same-named zone elsewhere (another resource group or
+    # subscription) fails through the operation status, code BadRequest, with this wording
+    # (Azure/ARO-RP#796, MicrosoftDocs/azure-aks-docs#212; learn.microsoft.com/azure/dns/private-dns-virtual-network-links).
+    for other in w.store.by_type(f"{NET}/privateDnsZones/virtualNetworkLinks"):
+        other_zone_id = other.id.rsplit("/virtualNetworkLinks/", 1)[0]
+        if (not ids.same_id(other_zone_id, zone_id) and ieq(other_zone_id.rsplit("/", 1)[-1], zone_name)
+                and ids.same_id(get_in(other.props, "virtualNetwork", "id"), vnet_id)):
+            return bad_request("BadRequest", "A virtual network cannot be linked to multiple zones with overlapping "
+                               f"namespaces. You tried to link virtual network with '{zone_name}' and "
+                               f"'{zone_name}' zones.")
     if w.props.get("registrationEnabled"):
         for other in w.store.by_type(f"{NET}/privateDnsZones/virtualNetworkLinks"):
             if (not ids.same_id(other.id, w.id) and other.props.get("registrationEnabled")

@@ -10,6 +10,7 @@ azure-rest-api-specs, e.g. ServerGet.json / CosmosDBDatabaseAccountGet.json).
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -18,6 +19,9 @@ from . import ids
 from .errors import ArmError, bad_request, invalid_reference
 from .rules import Embed, Rule, Write, delete_cascade, get_in, ieq
 from .store import Record, Store
+
+#: ``Record.meta`` flag: the target's owner approves private endpoint connections by hand.
+MANUAL_APPROVAL = "manualApproval"
 
 STORAGE_GROUPS = ("blob", "file", "queue", "table", "web", "dfs")
 
@@ -118,7 +122,17 @@ def _group_ok(target: LinkTarget, body: dict, group: str) -> bool:
 
 # -- Microsoft.Network/privateEndpoints hooks ----------------------------------------
 
+# learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftnetwork:
+# privateEndpoints are 2-64 characters, alphanumerics, underscores, periods and hyphens, starting
+# with an alphanumeric and ending with an alphanumeric or underscore. Code and wording: our guess.
+_PE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9_]$")
+
+
 def validate_private_endpoint(w: Write) -> ArmError | None:
+    if not _PE_NAME.match(w.path.name):
+        return bad_request("InvalidResourceName", f"Resource name {w.path.name} is invalid. The name can be up to 64 "
+                           "characters long. It must begin with a word character, and it must end with a word "
+                           "character or with '_'. The name may contain word characters or '.', '-', '_'.")
     subnet_id = get_in(w.props, "subnet", "id")
     if not isinstance(subnet_id, str) or not w.store.get(subnet_id):
         return invalid_reference(subnet_id or "(subnet)", w.id)
@@ -178,8 +192,11 @@ def normalize_private_endpoint(w: Write) -> None:
         conn["type"] = "Microsoft.Network/privateEndpoints/privateLinkServiceConnections"
         cprops = conn.setdefault("properties", {})
         cprops["provisioningState"] = "Succeeded"
-        state = _state_on_target(w.store, cprops.get("privateLinkServiceId"), w.id)
-        cprops["privateLinkServiceConnectionState"] = state or _state("Pending" if manual else "Approved",
+        target_id = cprops.get("privateLinkServiceId")
+        state = _state_on_target(w.store, target_id, w.id)
+        target_rec = w.store.get(target_id) if isinstance(target_id, str) else None
+        pending = manual or bool(target_rec and target_rec.meta.get(MANUAL_APPROVAL))
+        cprops["privateLinkServiceConnectionState"] = state or _state("Pending" if pending else "Approved",
                                                                       cprops.get("requestMessage") if manual else None)
 
 
@@ -245,8 +262,12 @@ def link_private_endpoint(w: Write) -> None:
         existing = _find_connection(store, target_rec.id, pe_id)
         name = existing.id.rsplit("/", 1)[-1] if existing else f"{w.path.name}.{uuid.uuid5(uuid.NAMESPACE_URL, ids.key(pe_id))}"
         groups = list(cprops.get("groupIds") or [])
+        # A target whose owner approves by hand (another tenant, or a creator without the target's
+        # privateEndpointConnectionsApproval/action) gets a Pending connection even from an automatic
+        # request (learn.microsoft.com/azure/private-link/private-endpoint-overview#access-to-a-private-link-resource-using-approval-workflow).
+        pending = manual or bool(target_rec.meta.get(MANUAL_APPROVAL))
         state = (existing.props.get("privateLinkServiceConnectionState") if existing else None) or _state(
-            "Pending" if manual else "Approved", cprops.get("requestMessage") if manual else None)
+            "Pending" if pending else "Approved", cprops.get("requestMessage") if manual else None)
         body: dict[str, Any] = {
             "properties": {
                 "privateEndpoint": {"id": pe_id},
@@ -327,6 +348,13 @@ CONNECTION_EMBED = Embed("privateEndpointConnections", "privateEndpointConnectio
 # -- Microsoft.Network/privateEndpoints/privateDnsZoneGroups -----------------------------
 
 def validate_zone_group(w: Write) -> ArmError | None:
+    # "Adding multiple DNS zone groups to a single Private Endpoint is not supported"
+    # (learn.microsoft.com/azure/private-link/private-endpoint-dns#private-dns-zone-group); the wording is a
+    # real response's (pulumi/pulumi-azure-native#2179), the code is our guess (emulator/README.md).
+    for other in w.store.children(w.path.parent_id, "privateDnsZoneGroups"):
+        if not ids.same_id(other.id, w.id):
+            return bad_request("BadRequest", "Cannot create more than one private dns zone groups in the private "
+                               "endpoint.")
     for cfg in w.props.get("privateDnsZoneConfigs") or []:
         zone_id = get_in(cfg, "properties", "privateDnsZoneId")
         if not isinstance(zone_id, str) or w.store.get(zone_id) is None:

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import trustme
 
+from . import clouds
 from . import events as ev
 from .authz import Authorizer
 from .engine import Arm, ArmRequest, Caller, Response
@@ -55,6 +56,10 @@ class RecordedRequest:
     resource_type: str
     body: Any  # parsed JSON request body, or None
     is_lro_poll: bool = False
+    #: ``time.monotonic()`` when the request arrived, and when what it asked for was done:
+    #: the answer for a synchronous call, the operation's end for a long-running write.
+    started_at: float = 0.0
+    completed_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,10 @@ class Emulator:
         self._events: list[dict] = []
         self._notifications: list[dict] = []
         self._arm = Arm(self._raise_event)
+        # The cloud GET /metadata/endpoints describes: a name in clouds.CLOUD_NAMES, or a whole
+        # document (an unknown cloud). Public by default; metadata_requests counts the fetches.
+        self.cloud: str | dict = "AzureCloud"
+        self.metadata_requests = 0
         self._dir = Path(tempfile.mkdtemp(prefix="azure-emulator-"))
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -177,6 +186,7 @@ class Emulator:
             self._requests.clear()
             self._events.clear()
             self._notifications.clear()
+            self.cloud = "AzureCloud"
         self.faults.clear()
 
     def assign_role(self, client_id: str, actions: Any, *, scope: str = "", not_actions: Any = ()) -> None:
@@ -211,6 +221,21 @@ class Emulator:
         """Insert/replace a resource directly: no validation, no request log entry, no event."""
         with self._lock:
             return self._arm.seed(resource_id, body)
+
+    @property
+    def timing(self) -> Any:
+        """How long writes take (:class:`emulator.timing.Timing`); instant until a test sets ``scale``."""
+        return self._arm.timing
+
+    def require_manual_approval(self, target_id: str) -> None:
+        """Private endpoint connections to this resource start ``Pending`` until someone approves them."""
+        from .privatelink import MANUAL_APPROVAL
+
+        with self._lock:
+            record = self._arm.store.get(target_id)
+            if record is None:
+                raise KeyError(target_id)
+            record.meta[MANUAL_APPROVAL] = True
 
     def get(self, resource_id: str) -> dict | None:
         with self._lock:
@@ -265,6 +290,8 @@ class Emulator:
             return self._token(method, query, headers)
         if path.lower() == TOPIC_PATH:
             return self._publish(method, query, headers, raw)
+        if path.lower() == clouds.PATH:
+            return self._cloud_metadata(method, query)
         return self._arm_call(method, path, query, headers, raw)
 
     def _token(self, method: str, query: dict[str, str], headers: Any) -> Response:
@@ -286,6 +313,18 @@ class Emulator:
             "token_type": "Bearer",
             "client_id": client_id or self.client_id,
         })
+
+    def _cloud_metadata(self, method: str, query: dict[str, str]) -> Response:
+        # Anonymous, like ARM's (azure-cli and go-azure-sdk send no token); see emulator/clouds.py.
+        with self._lock:
+            self.metadata_requests += 1
+        if method != "GET":
+            return Response(405, {"error": {"code": "MethodNotAllowed", "message": "Use GET."}})
+        if query.get("api-version") != clouds.API_VERSION:  # the emulator serves the one version we read
+            return Response(400, ArmError(400, "InvalidApiVersionParameter",
+                                          f"The api-version '{query.get('api-version')}' is invalid. "
+                                          f"The supported versions are '{clouds.API_VERSION}'.").body())
+        return Response(200, clouds.metadata_document(self.cloud, self.url))
 
     def _caller(self, headers: Any) -> _Token | None:
         auth = headers.get("Authorization") or ""
@@ -331,6 +370,7 @@ class Emulator:
         return fresh and hmac.compare_digest(unquote(sig).encode(), expected)
 
     def _arm_call(self, method: str, path: str, query: dict[str, str], headers: Any, raw: bytes) -> Response:
+        started = time.monotonic()
         is_poll = Arm.is_operation_poll(path)
         body: Any = None
         resp: Response | None = None
@@ -362,14 +402,24 @@ class Emulator:
                 resp = self._arm.handle(req)
                 if fault and fault.accepts and resp.status < 400:
                     resp = Response(fault.status, None, {})
+            operation = self._operation_of(resp)
+            sync_delay = 0.0 if operation or method not in WRITE_METHODS or resp.status >= 400 else self._arm.timing.sync()
+        if sync_delay:
+            time.sleep(sync_delay)  # outside the lock: other callers go on meanwhile
+        completed = operation.done_at if operation else time.monotonic()
+        with self._lock:
             self._requests.append(RecordedRequest(method, path.rstrip("/") or path, query.get("api-version"), resp.status,
-                                                  resource_type_of(path), body, is_poll))
+                                                  resource_type_of(path), body, is_poll, started, completed))
             if caller is not None and resp.status < 400:
                 self._operations.add((caller.client_id, method, resource_type_of(path)))
         reads = method in ("GET", "HEAD")
         resp.headers.setdefault(f"x-ms-ratelimit-remaining-subscription-{'reads' if reads else 'writes'}",
                                 "11999" if reads else "1199")
         return resp
+
+    def _operation_of(self, resp: Response) -> Any:
+        url = resp.headers.get("Azure-AsyncOperation")
+        return self._arm.operations.get(urlsplit(url).path.rsplit("/", 1)[-1]) if url else None
 
     @staticmethod
     def _unauthorized(headers: Any) -> Response:

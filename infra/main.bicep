@@ -433,16 +433,16 @@ module remediatorRole 'modules/rbac/remediator-role.bicep' = {
   ]
 }
 
-module operationStatusRole 'modules/rbac/operation-status-role.bicep' = {
-  name: 'remediator-operation-status-role-${resourceToken}'
+module subscriptionReadsRole 'modules/rbac/subscription-reads-role.bicep' = {
+  name: 'remediator-subscription-reads-role-${resourceToken}'
   params: {
     principalId: identity.outputs.principalId
     environmentName: environmentName
   }
 }
 
-module otherOperationStatusRoles 'modules/rbac/operation-status-role.bicep' = [for subscriptionId in otherSubscriptionIds: {
-  name: 'remediator-operation-status-role-${uniqueString(subscriptionId, resourceToken)}'
+module otherSubscriptionReadsRoles 'modules/rbac/subscription-reads-role.bicep' = [for subscriptionId in otherSubscriptionIds: {
+  name: 'remediator-subscription-reads-role-${uniqueString(subscriptionId, resourceToken)}'
   scope: subscription(subscriptionId)
   params: {
     principalId: identity.outputs.principalId

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from typing import Any, Iterable, Mapping
 
-_MARK = {"hardened": "✔", "planned": "…", "skipped": "·", "unsupported": "⚠", "failed": "✘"}
+_MARK = {"hardened": "✔", "planned": "…", "pending": "⏸", "skipped": "·", "unsupported": "⚠", "failed": "✘"}
 
 
 def short_id(resource_id: str) -> str:
@@ -34,17 +35,52 @@ def render_outcome(data: Mapping[str, Any]) -> str:
         lines.append(f"    from: {trigger.get('operationName')} (event {trigger.get('eventId')}"
                      f"{', by ' + (who.get('name') or who.get('principalId') or '') if who else ''})")
     for number, change in enumerate(data.get("changes") or (), 1):
-        lines.append(f"    {number}. [{change['phase']}] {change['change']}")
-        lines.append(f"       on {short_id(change['target'])}")
-        before, after = change.get("before"), change.get("after")
-        if isinstance(after, Mapping):
-            for key, new in after.items():
-                old = before.get(key) if isinstance(before, Mapping) else None
-                lines.append(f"       {key}: {_value(old)} → {_value(new)}")
+        lines += _change_lines(change, number)
+    for item in data.get("notDone") or ():
+        lines += _change_lines(item, None)
     if data.get("error"):
         lines.append(f"    error: {data['error']['code']}: {data['error']['message']}")
     return "\n".join(lines)
 
 
+def _change_lines(change: Mapping[str, Any], number: int | None) -> list[str]:
+    """``3. [private_endpoint] create ... (after 1, 2; 0.45 s)`` and its before → after lines."""
+    step = change.get("step", number)
+    notes = []
+    if change.get("runsAfter"):
+        notes.append("after " + ", ".join(map(str, change["runsAfter"])))
+    if change.get("seconds") is not None:
+        notes.append(f"{change['seconds']:.2f} s")
+    mark = "NOT DONE " if number is None else ""
+    lines = [f"    {step}. {mark}[{change['phase']}] {change['change']}" + (f" ({'; '.join(notes)})" if notes else ""),
+             f"       on {short_id(change['target'])}"]
+    if change.get("why"):
+        lines.append(f"       why: {change['why']}")
+    before, after = change.get("before"), change.get("after")
+    if isinstance(after, Mapping):
+        for key, new in after.items():
+            old = before.get(key) if isinstance(before, Mapping) else None
+            lines.append(f"       {key}: {_value(old)} → {_value(new)}")
+    return lines
+
+
 def render_outcomes(items: Iterable[Mapping[str, Any]]) -> str:
     return "\n\n".join(render_outcome(d) for d in items)
+
+
+def render_worker_errors(deliveries: Iterable[Any]) -> str:
+    """Every distinct exception the worker raised (``localdev.host.Delivery``), with how often and whether
+    the message ended in the poison queue; empty when there were none."""
+    seen: Counter[str] = Counter()
+    poisoned: Counter[str] = Counter()
+    for delivery in deliveries:
+        if delivery.error is None:
+            continue
+        text = f"{type(delivery.error).__name__}: {delivery.error}"
+        seen[text] += 1
+        poisoned[text] += delivery.poisoned
+    lines = []
+    for text, count in seen.items():
+        fate = f", {poisoned[text]} message(s) moved to the poison queue" if poisoned[text] else ""
+        lines.append(f"{_MARK['failed']} WORKER ERROR {text}\n    raised {count} time(s){fate}")
+    return "\n".join(lines)

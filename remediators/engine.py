@@ -1,13 +1,16 @@
 """Where a request becomes a plan, and a plan becomes ARM writes.
 
 ``Engine.evaluate`` reads the resource, decides from its ``harden`` tag and
-current state, plans the changes (reading more state as needed) and, unless
-this is a dry run, applies them in :class:`~remediators.model.Phase` order.
-A compliant resource costs one read and plans nothing, which is what makes
-the events raised by our own writes settle.
+current state, plans the changes (reading more state as needed), links them
+into a graph (``plan.link``) and, unless this is a dry run, runs the graph
+(``executor.execute``: every ready change at once, bounded). ``Engine.preview``
+stops before the writes; the CLI and the sweep use it. A compliant resource
+costs one read and plans nothing, which is what makes the events raised by our
+own writes settle.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Callable
 
@@ -16,7 +19,11 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from . import registry
 from .arm import ArmClients, error_code_of
 from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, ResourceState, Status, requested_mode
-from .network import LockoutRisk, NetworkPlanner, private_endpoint_id
+from .cloud import CloudMetadataError, ZoneNotOffered
+from .executor import Execution, execute
+from .network import LockoutRisk, NetworkPlanner
+from .plan import link
+from .private_link import DnsConflict, PrivateLinkPlanner, private_endpoint_id
 from .notify import Notifier
 from .resource_id import InvalidResourceId, ResourceId
 from .services.base import ServiceRemediator
@@ -54,6 +61,9 @@ class Engine:
         self._clients_for = clients_for
         self._notifier = notifier
         self._network = NetworkPlanner(clients_for, settings)
+        # Zone names are this cloud's (ARM's metadata document), fetched at the first private plan.
+        self._private_link = PrivateLinkPlanner(clients_for, settings,
+                                                zone_name=lambda zone: settings.get_cloud().zone_name(zone))
 
     def handle(self, request: HardenRequest) -> Outcome:
         """Evaluate, publish the outcome, and raise :class:`HardeningFailed` if a retry may help."""
@@ -69,6 +79,18 @@ class Engine:
         return outcome
 
     def evaluate(self, request: HardenRequest) -> Outcome:
+        """Read the resource, decide, plan and (unless ``HARDEN_DRY_RUN``) apply the plan."""
+        return self._evaluate(request, apply=not self._settings.dry_run)
+
+    def preview(self, request: HardenRequest) -> Outcome:
+        """Read, decide and plan exactly as :meth:`evaluate` does, and write nothing.
+
+        A resource that needs work comes back ``planned`` with the linked plan in
+        ``changes``; every other verdict is the one :meth:`evaluate` would reach.
+        """
+        return self._evaluate(request, apply=False)
+
+    def _evaluate(self, request: HardenRequest, *, apply: bool) -> Outcome:
         def result(status: Status, code: str, reason: str, *, resource_type: str | None = None) -> Outcome:
             return Outcome(status, request.resource_id, code, reason, request, resource_type)
 
@@ -90,17 +112,23 @@ class Engine:
             return result(Status.SKIPPED, "resource-gone", "the resource no longer exists",
                           resource_type=service.spec.resource_type)
         except HttpResponseError as exc:
-            raise HardeningFailed(self._failure(request, service, None, exc, ())) from exc
-        return self._decide(request, service, arm, state)
+            raise HardeningFailed(self._failure(request, service, None, exc)) from exc
+        return self._decide(request, service, arm, state, apply=apply)
 
     def _decide(self, request: HardenRequest, service: ServiceRemediator, arm: ArmClients,
-                state: ResourceState) -> Outcome:
+                state: ResourceState, *, apply: bool) -> Outcome:
         kind = service.spec.resource_type
         tag, mode = requested_mode(state.tags)
 
         def result(status: Status, code: str, reason: str, changes: tuple[Change, ...] = ()) -> Outcome:
             return Outcome(status, request.resource_id, code, reason, request, kind, tag, changes)
 
+        if state.governed_by_perimeter:
+            # A Network Security Perimeter decides who gets in; writing publicNetworkAccess would
+            # take the resource out of it (learn.microsoft.com/azure/private-link/network-security-perimeter-concepts).
+            return result(Status.SKIPPED, "governed-by-perimeter",
+                          f"{service.spec.display_name} has publicNetworkAccess={state.public_network_access}: "
+                          "its network security perimeter governs access; not changed")
         if tag is None:
             if state.public and state.default_action != DENY:
                 return result(Status.SKIPPED, "untagged-public",
@@ -119,76 +147,112 @@ class Engine:
             return result(Status.SKIPPED, "already-compliant", f"already hardened as {TAG_NAME}={mode.value} asks")
 
         try:
-            changes = self._plan(service, arm, state, mode)
+            changes, holds = self._plan(service, arm, state, mode)
+            plan = link(changes)
         except SettingsError as exc:
             return result(Status.FAILED, "setting-missing", str(exc))
+        except DnsConflict as exc:
+            return result(Status.FAILED, "dns-conflict", str(exc))
+        except ZoneNotOffered as exc:
+            return result(Status.UNSUPPORTED, "zone-not-offered", f"{exc}; public access was left on")
+        except CloudMetadataError as exc:
+            failure = result(Status.FAILED, "cloud-metadata-unavailable", f"{exc}; the message will be retried")
+            raise HardeningFailed(failure) from exc
         except LockoutRisk as exc:
             return result(Status.FAILED, "lockout-risk", str(exc))
         except HttpResponseError as exc:
-            raise HardeningFailed(self._failure(request, service, tag, exc, ())) from exc
-        if not changes:
+            raise HardeningFailed(self._failure(request, service, tag, exc)) from exc
+        if not plan:
+            if holds:
+                return result(Status.PENDING, "endpoint-not-approved", "; ".join(holds))
             return result(Status.SKIPPED, "already-compliant", "nothing to change")
-        if self._settings.dry_run:
+        if not apply:
+            held = f"; public access will stay on: {'; '.join(holds)}" if holds else ""
             return result(Status.PLANNED, "dry-run",
-                          f"HARDEN_DRY_RUN is on: {len(changes)} change(s) planned, none made", tuple(changes))
-        return self._apply(request, service, tag, changes)
+                          f"{len(plan)} change(s) planned, none made"
+                          f"{' (HARDEN_DRY_RUN is on)' if self._settings.dry_run else ''}{held}", tuple(plan))
+        return self._apply(request, service, tag, plan, holds)
 
     def _plan(self, service: ServiceRemediator, arm: ArmClients, state: ResourceState,
-              mode: Mode) -> list[Change]:
+              mode: Mode) -> tuple[list[Change], list[str]]:
+        """The changes (edges not yet linked) and the holds that keep public access on."""
         if mode is Mode.PRIVATE:
-            changes = self._network.plan_private_endpoints(state)
-            changes += service.plan_lockdown(arm, state)
-        else:
-            subnets = self._settings.service_endpoint_subnet_ids
-            if not subnets:
-                raise SettingsError("HARDEN_SERVICE_ENDPOINT_SUBNET_IDS is not set; "
-                                    "harden=service-endpoint needs it")
-            changes = self._network.plan_service_endpoints(service.spec.service_endpoint, subnets)
-            changes += service.plan_vnet_rules(arm, state, subnets)
-        return sorted(changes, key=lambda c: c.phase)
+            changes, holds = self._private_link.plan(state)
+            if not holds:
+                changes += service.plan_lockdown(arm, state)
+            return changes, holds
+        subnets = self._settings.service_endpoint_subnet_ids
+        if not subnets:
+            raise SettingsError("HARDEN_SERVICE_ENDPOINT_SUBNET_IDS is not set; "
+                                "harden=service-endpoint needs it")
+        changes = self._network.plan_service_endpoints(service.spec.service_endpoint, subnets)
+        changes += service.plan_vnet_rules(arm, state, subnets)
+        return changes, []
 
-    def _apply(self, request: HardenRequest, service: ServiceRemediator, tag: str,
-               changes: list[Change]) -> Outcome:
-        done: list[Change] = []
-        for change in changes:
-            logger.info("Applying to %s: %s", change.target, change.summary)
-            try:
-                change.apply()
-            except LockoutRisk as exc:
-                return Outcome(Status.FAILED, request.resource_id, "lockout-risk", str(exc), request,
-                               service.spec.resource_type, tag, tuple(done))
-            except HttpResponseError as exc:
-                failure = self._failure(request, service, tag, exc, tuple(done))
-                if failure.status is Status.FAILED and failure.reason_code == "arm-error":
-                    raise HardeningFailed(failure) from exc
-                return failure
-            done.append(change)
-        return Outcome(Status.HARDENED, request.resource_id, "hardened",
-                       f"{len(done)} change(s) made as {TAG_NAME}={tag} asks", request,
-                       service.spec.resource_type, tag, tuple(done))
+    def _apply(self, request: HardenRequest, service: ServiceRemediator, tag: str, plan: list[Change],
+               holds: list[str]) -> Outcome:
+        execution = execute(plan, max_parallel=self._settings.max_parallel_changes)
+        outcome = self._outcome_of(request, service, tag, execution, holds)
+        return dataclasses.replace(outcome, seconds=dict(execution.seconds))
+
+    def _outcome_of(self, request: HardenRequest, service: ServiceRemediator, tag: str, execution: Execution,
+                    holds: list[str]) -> Outcome:
+        done = tuple(execution.done)
+        kind = service.spec.resource_type
+        if execution.complete:
+            if holds:
+                return Outcome(Status.PENDING, request.resource_id, "endpoint-not-approved",
+                               f"{len(done)} change(s) made; " + "; ".join(holds), request, kind, tag, done)
+            return Outcome(Status.HARDENED, request.resource_id, "hardened",
+                           f"{len(done)} change(s) made as {TAG_NAME}={tag} asks", request, kind, tag, done)
+        not_done = tuple((change, f"failed: {_error_text(error)}") for change, error in execution.failed) \
+            + tuple(execution.not_run)
+        if not execution.failed:  # every change made or skipped behind a hold: waiting on someone else
+            reasons = [str(error) for _, error in execution.held] + holds
+            return Outcome(Status.PENDING, request.resource_id, "endpoint-not-approved",
+                           f"{len(done)} change(s) made; " + "; ".join(reasons), request, kind, tag, done,
+                           not_done=not_done)
+        change, error = execution.failed[0]
+        where = f"step {change.step} ({change.summary}, {change.target})"
+        if isinstance(error, LockoutRisk):
+            return Outcome(Status.FAILED, request.resource_id, "lockout-risk", f"{where}: {error}", request, kind,
+                           tag, done, not_done=not_done)
+        if isinstance(error, HttpResponseError):
+            failure = self._failure(request, service, tag, error, done=done, not_done=not_done, where=where)
+            if failure.reason_code == "arm-error":
+                raise HardeningFailed(failure) from error
+            return failure
+        # A bug, not Azure's answer: report what was done, then let the host retry.
+        failure = Outcome(Status.FAILED, request.resource_id, "internal-error",
+                          f"{where}: {type(error).__name__}: {error}", request, kind, tag, done, not_done=not_done)
+        raise HardeningFailed(failure) from error
 
     @staticmethod
-    def _failure(request: HardenRequest, service: ServiceRemediator, tag: str | None,
-                 exc: HttpResponseError, done: tuple[Change, ...]) -> Outcome:
-        code = (exc.error.code if exc.error and exc.error.code else None) or (
-            error_code_of(exc.response) if exc.response is not None else None) or "Unknown"
-        message = (exc.error.message if exc.error and exc.error.message else None) or str(exc.message or exc)
-        status_code = exc.status_code or 0
+    def _failure(request: HardenRequest, service: ServiceRemediator, tag: str | None, exc: HttpResponseError, *,
+                 done: tuple[Change, ...] = (), not_done: tuple[tuple[Change, str], ...] = (),
+                 where: str | None = None) -> Outcome:
+        code, message, status_code = _error_parts(exc)
         error = {"code": code, "message": message, "status": str(status_code)}
         applied = f" after {len(done)} change(s)" if done else ""
+        at = f" at {where}" if where else ""
+        skipped = f"; {len(not_done)} planned change(s) not made" if not_done else ""
+        kind = service.spec.resource_type
         if status_code in _REJECTED_STATUSES:
             hint = f"{code} {message}".lower()
             unsupported = any(h in hint for h in _UNSUPPORTED_HINTS)
             return Outcome(Status.UNSUPPORTED if unsupported else Status.FAILED, request.resource_id,
                            "rejected-by-arm",
-                           f"ARM rejected the change{applied} ({code}): {message}; not retried",
-                           request, service.spec.resource_type, tag, done, error)
+                           f"ARM rejected the change{at}{applied} ({code}): {message}; not retried{skipped}",
+                           request, kind, tag, done, error, not_done)
         return Outcome(Status.FAILED, request.resource_id, "arm-error",
-                       f"ARM error{applied} ({status_code} {code}): {message}; the message will be retried",
-                       request, service.spec.resource_type, tag, done, error)
+                       f"ARM error{at}{applied} ({status_code} {code}): {message}; the message will be "
+                       f"retried{skipped}", request, kind, tag, done, error, not_done)
 
     def _excluded(self, rid: ResourceId) -> bool:
         if rid.key in self._settings.excluded_resource_ids:
+            return True
+        if (rid.type.lower() == "microsoft.web/sites"  # our own app, by name alone (settings._own_site_id)
+                and rid.name.lower() in self._settings.excluded_site_names):
             return True
         return (rid.type.lower() == "microsoft.storage/storageaccounts"
                 and rid.name.lower() in self._settings.excluded_storage_account_names)
@@ -202,9 +266,24 @@ class Engine:
             if not subnet:
                 return True  # Closed already; without an endpoint subnet there is nothing more we could add.
             sid = ResourceId.parse(subnet)
-            expected = {private_endpoint_id(sid, state.id.name, g.group_id).lower() for g in state.private_link_groups}
+            expected = {private_endpoint_id(sid, state.id.name, g.group_id).lower()
+                        for g in state.private_link_groups}
             return expected <= state.private_endpoint_ids
         if not state.public:
             return True  # Stricter than asked; we never loosen.
         wanted = {s.lower() for s in self._settings.service_endpoint_subnet_ids}
         return bool(wanted) and state.default_action in (None, DENY) and wanted <= state.vnet_rule_subnet_ids
+
+
+def _error_parts(exc: HttpResponseError) -> tuple[str, str, int]:
+    code = (exc.error.code if exc.error and exc.error.code else None) or (
+        error_code_of(exc.response) if exc.response is not None else None) or "Unknown"
+    message = (exc.error.message if exc.error and exc.error.message else None) or str(exc.message or exc)
+    return code, message, exc.status_code or 0
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, HttpResponseError):
+        code, message, status = _error_parts(error)
+        return f"{status} {code}: {message}"
+    return str(error)

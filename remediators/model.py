@@ -10,6 +10,10 @@ from .spec import PrivateLinkGroup
 
 ENABLED = "Enabled"
 DISABLED = "Disabled"
+# publicNetworkAccess when a Network Security Perimeter governs access (the PublicNetworkAccess
+# enums of azure-mgmt-storage / sql / cosmosdb / servicebus / eventhub; learn.microsoft.com/azure/
+# private-link/network-security-perimeter-concepts). Neither public nor ours to change.
+SECURED_BY_PERIMETER = "SecuredByPerimeter"
 ALLOW = "Allow"
 DENY = "Deny"
 
@@ -37,18 +41,24 @@ def requested_mode(tags: Mapping[str, str]) -> tuple[str | None, Mode | None]:
 
 
 class Phase(enum.IntEnum):
-    """Order in which changes are applied: nobody is locked out half-way.
+    """What kind of step a change is; the plan graph's safety edges derive from it.
 
-    A private endpoint and its DNS exist before public access goes; a subnet
-    has its service endpoint before a firewall rule names it.
+    The values give the order of a one-at-a-time run and the order steps are
+    numbered in. Which change waits for which is decided by
+    :func:`remediators.plan.link`: a private DNS zone and its VNet link exist
+    before the endpoint (App Service and Cosmos DB go private-only the moment an
+    endpoint exists), the endpoint before its zone group, a subnet's service
+    endpoint before a firewall rule names it, and public access goes last.
     """
 
     SUBNET_SERVICE_ENDPOINT = 10
-    PRIVATE_ENDPOINT = 20
-    PRIVATE_DNS_ZONE = 30
-    PRIVATE_DNS_LINK = 31
+    PRIVATE_DNS_ZONE = 20
+    PRIVATE_DNS_LINK = 21
+    PRIVATE_ENDPOINT = 30
     PRIVATE_DNS_ZONE_GROUP = 32
     FIREWALL_RULES = 40
+    #: Removing an allow-everything rule (SQL's 0.0.0.0): after the rules that replace it.
+    FIREWALL_CLEANUP = 45
     PUBLIC_ACCESS = 50
 
 
@@ -56,8 +66,8 @@ class Phase(enum.IntEnum):
 class ResourceState:
     """What a service reads about one resource, normalised for comparison.
 
-    :param public_network_access: ``Enabled`` or ``Disabled``; an absent value
-        reads as ``Enabled`` because that is what ARM does with it.
+    :param public_network_access: ``Enabled``, ``Disabled`` or ``SecuredByPerimeter``;
+        an absent value reads as ``Enabled`` because that is what ARM does with it.
     :param default_action: The firewall's *effective* default (``Allow``/``Deny``):
         what happens to traffic no rule names, as the service computes it (SQL's
         and Cosmos DB's "Allow Azure" 0.0.0.0 rules read as ``Allow``; public
@@ -83,7 +93,11 @@ class ResourceState:
 
     @property
     def public(self) -> bool:
-        return self.public_network_access.lower() != DISABLED.lower()
+        return self.public_network_access.lower() not in (DISABLED.lower(), SECURED_BY_PERIMETER.lower())
+
+    @property
+    def governed_by_perimeter(self) -> bool:
+        return self.public_network_access.lower() == SECURED_BY_PERIMETER.lower()
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,14 @@ class Change:
 
     ``apply`` performs exactly one ARM write (waiting for it if it is
     long-running); the benchmark holds every plan to that.
+
+    :param key: Identifies the change within its plan (default: phase and target).
+    :param needs: Keys of the changes that must have succeeded before this one
+        runs (the plan graph's edges). Planners set the edges only they know
+        (a zone group needs its endpoint); :func:`remediators.plan.link` adds
+        the ones that follow from the phases.
+    :param step: Position in the linked plan, from 1 (0 until linked).
+    :param after_steps: The steps of ``needs`` (set when linked).
     """
 
     phase: Phase
@@ -100,15 +122,28 @@ class Change:
     before: Any
     after: Any
     apply: Callable[[], Any] = field(repr=False, compare=False)
+    key: str = ""
+    needs: frozenset[str] = frozenset()
+    step: int = 0
+    after_steps: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", f"{self.phase.name.lower()}:{self.target.lower()}")
 
     def describe(self) -> dict[str, Any]:
-        return {"phase": self.phase.name.lower(), "target": self.target, "change": self.summary,
-                "before": self.before, "after": self.after}
+        described = {"phase": self.phase.name.lower(), "target": self.target, "change": self.summary,
+                     "before": self.before, "after": self.after}
+        if self.step:
+            described = {"step": self.step, "runsAfter": list(self.after_steps), **described}
+        return described
 
 
 class Status(str, enum.Enum):
     HARDENED = "hardened"
     PLANNED = "planned"
+    #: Waiting on someone else (e.g. a private endpoint's manual approval); public access kept.
+    PENDING = "pending"
     SKIPPED = "skipped"
     UNSUPPORTED = "unsupported"
     FAILED = "failed"
@@ -151,3 +186,7 @@ class Outcome:
     tag: str | None = None
     changes: tuple[Change, ...] = ()
     error: Mapping[str, str] | None = None
+    #: Planned changes that were not made, each with why (a failure, or a step it needed failed).
+    not_done: tuple[tuple[Change, str], ...] = ()
+    #: Seconds each change that ran took, by ``Change.key``.
+    seconds: Mapping[str, float] = field(default_factory=dict)

@@ -1,29 +1,24 @@
-"""Plans shared by every service: subnet service endpoints, private endpoints, private DNS.
+"""Plans shared by every service on the subnet side: service endpoints.
 
-Sources: learn.microsoft.com/azure/private-link/private-endpoint-dns (one zone
-per service, a zone group per endpoint, link the zone to the VNet once);
-learn.microsoft.com/azure/private-link/create-private-endpoint-portal (the
-endpoint lives in the VNet's subscription and region); azure-facts.md "Subnet
-PUT is a full replace".
+(Private endpoints and private DNS are in ``private_link.py``.)
+Source: azure-facts.md "Subnet PUT is a full replace".
 """
 from __future__ import annotations
 
 import logging
 import threading
 from collections import defaultdict
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError
 
 from .arm import ArmClients
-from .model import Change, Phase, ResourceState
-from .resource_id import ResourceId, same_id
-from .settings import Settings, SettingsError
-from .spec import PrivateLinkGroup
+from .model import Change, Phase
+from .resource_id import ResourceId
+from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
-ZONE_GROUP_NAME = "default"
 CREATED_BY_TAG = {"created-by": "paas-hardener"}
 _ETAG_ATTEMPTS = 3
 
@@ -34,24 +29,6 @@ _vnet_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
 class LockoutRisk(RuntimeError):
     """Going on would cut off access (e.g. a private endpoint awaits manual approval)."""
-
-
-def private_endpoint_name(resource_name: str, group_id: str) -> str:
-    """Deterministic, so a redelivered or concurrent message reuses the endpoint."""
-    return f"pe-{resource_name}-{group_id.lower()}"[:80]
-
-
-def private_endpoint_id(subnet: ResourceId, resource_name: str, group_id: str) -> str:
-    """Where our endpoint for one group lives: the endpoint subnet's resource group."""
-    return (f"/subscriptions/{subnet.subscription_id}/resourceGroups/{subnet.resource_group}"
-            f"/providers/Microsoft.Network/privateEndpoints/{private_endpoint_name(resource_name, group_id)}")
-
-
-def _get_or_none(getter: Callable[..., Any], *args: str) -> Any:
-    try:
-        return getter(*args)
-    except ResourceNotFoundError:
-        return None
 
 
 class NetworkPlanner:
@@ -109,133 +86,3 @@ class NetworkPlanner:
                         raise
                     logger.info("Subnet %s changed under us (attempt %d); re-reading", sid, attempt)
         raise AssertionError("unreachable")
-
-    # -- private endpoints and DNS ------------------------------------------
-
-    def plan_private_endpoints(self, state: ResourceState) -> list[Change]:
-        """Endpoint per group, zone (created if missing), VNet link, zone group."""
-        subnet_id = self._settings.private_endpoint_subnet_id
-        zones_rg = self._settings.dns_zones_resource_group_id
-        if not subnet_id:
-            raise SettingsError("HARDEN_PRIVATE_ENDPOINT_SUBNET_ID is not set; harden=private needs it")
-        if not zones_rg:
-            raise SettingsError("HARDEN_DNS_ZONES_RESOURCE_GROUP_ID is not set; harden=private needs it")
-        sid = ResourceId.parse(subnet_id)
-        network = self._clients_for(sid.subscription_id).network
-        vnet = network.virtual_networks.get(sid.resource_group, sid.names[0])
-        vnet_id, location = vnet["id"], vnet["location"]
-        _, _, zones_sub, _, zones_group = zones_rg.split("/")
-        dns = self._clients_for(zones_sub.lower()).private_dns
-
-        changes: list[Change] = []
-        planned_zones: set[str] = set()
-        for group in state.private_link_groups:
-            pe_name = private_endpoint_name(state.id.name, group.group_id)
-            pe_id = private_endpoint_id(sid, state.id.name, group.group_id)
-            endpoint = _get_or_none(network.private_endpoints.get, sid.resource_group, pe_name)
-            if endpoint is None:
-                changes.append(self._create_endpoint(network, sid, pe_id, pe_name, location, state, group))
-            else:
-                _check_endpoint_target(endpoint, state, pe_id)
-            zone_id = (f"/subscriptions/{zones_sub}/resourceGroups/{zones_group}"
-                       f"/providers/Microsoft.Network/privateDnsZones/{group.dns_zone}")
-            if group.dns_zone not in planned_zones:
-                planned_zones.add(group.dns_zone)
-                changes += self._plan_zone(dns, zones_group, group.dns_zone, zone_id, vnet_id)
-            changes += self._plan_zone_group(network, sid.resource_group, pe_name, pe_id,
-                                             endpoint is not None, group.dns_zone, zone_id)
-        return changes
-
-    def _create_endpoint(self, network: Any, sid: ResourceId, pe_id: str, pe_name: str, location: str,
-                         state: ResourceState, group: PrivateLinkGroup) -> Change:
-        body = {
-            "location": location,
-            "tags": dict(CREATED_BY_TAG),
-            "properties": {
-                "subnet": {"id": str(sid)},
-                "privateLinkServiceConnections": [{
-                    "name": pe_name,
-                    "properties": {"privateLinkServiceId": str(state.id), "groupIds": [group.group_id]},
-                }],
-            },
-        }
-
-        def apply() -> Any:
-            endpoint = network.private_endpoints.begin_create_or_update(sid.resource_group, pe_name, body).result()
-            _require_approved(endpoint, pe_id)
-            return endpoint
-
-        return Change(
-            phase=Phase.PRIVATE_ENDPOINT, target=pe_id,
-            summary=f"create private endpoint for group '{group.group_id}' in the endpoint subnet",
-            before=None, after={"subnet": str(sid), "groupIds": [group.group_id]}, apply=apply)
-
-    def _plan_zone(self, dns: Any, zones_group: str, zone: str, zone_id: str, vnet_id: str) -> list[Change]:
-        changes = []
-        existing = _get_or_none(dns.private_zones.get, zones_group, zone)
-        if existing is None:
-            changes.append(Change(
-                phase=Phase.PRIVATE_DNS_ZONE, target=zone_id, summary=f"create private DNS zone {zone}",
-                before=None, after={"location": "global"},
-                apply=lambda: dns.private_zones.begin_create_or_update(
-                    zones_group, zone, {"location": "global", "tags": dict(CREATED_BY_TAG)}).result()))
-            links: list[Any] = []
-        else:
-            links = list(dns.virtual_network_links.list(zones_group, zone))
-        if not any(same_id(_link_vnet(link), vnet_id) for link in links):
-            link_name = f"link-{vnet_id.rsplit('/', 1)[-1]}"[:80]
-            changes.append(Change(
-                phase=Phase.PRIVATE_DNS_LINK, target=f"{zone_id}/virtualNetworkLinks/{link_name}",
-                summary=f"link private DNS zone {zone} to the endpoint VNet",
-                before=None, after={"virtualNetwork": vnet_id, "registrationEnabled": False},
-                apply=lambda: dns.virtual_network_links.begin_create_or_update(
-                    zones_group, zone, link_name,
-                    {"location": "global", "tags": dict(CREATED_BY_TAG),
-                     "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False}}).result()))
-        return changes
-
-    def _plan_zone_group(self, network: Any, group_rg: str, pe_name: str, pe_id: str, endpoint_exists: bool,
-                         zone: str, zone_id: str) -> list[Change]:
-        existing = (_get_or_none(network.private_dns_zone_groups.get, group_rg, pe_name, ZONE_GROUP_NAME)
-                    if endpoint_exists else None)
-        configs = list((existing or {}).get("properties", {}).get("privateDnsZoneConfigs") or [])
-        present = [c.get("properties", {}).get("privateDnsZoneId") for c in configs]
-        if any(same_id(p, zone_id) for p in present):
-            return []
-        # Keep zones someone else added to the group; add ours.
-        body = {"properties": {"privateDnsZoneConfigs": [
-            *({"name": c.get("name"), "properties": {"privateDnsZoneId": c["properties"]["privateDnsZoneId"]}}
-              for c in configs),
-            {"name": zone.replace(".", "-"), "properties": {"privateDnsZoneId": zone_id}},
-        ]}}
-        return [Change(
-            phase=Phase.PRIVATE_DNS_ZONE_GROUP, target=f"{pe_id}/privateDnsZoneGroups/{ZONE_GROUP_NAME}",
-            summary=f"register the private endpoint in {zone}",
-            before={"privateDnsZones": present}, after={"privateDnsZones": [*present, zone_id]},
-            apply=lambda: network.private_dns_zone_groups.begin_create_or_update(
-                group_rg, pe_name, ZONE_GROUP_NAME, body).result())]
-
-
-def _link_vnet(link: Mapping[str, Any]) -> str | None:
-    return ((link.get("properties") or {}).get("virtualNetwork") or {}).get("id")
-
-
-def _connections(endpoint: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    p = endpoint.get("properties") or {}
-    return [*(p.get("privateLinkServiceConnections") or ()), *(p.get("manualPrivateLinkServiceConnections") or ())]
-
-
-def _check_endpoint_target(endpoint: Mapping[str, Any], state: ResourceState, pe_id: str) -> None:
-    targets = [(c.get("properties") or {}).get("privateLinkServiceId") for c in _connections(endpoint)]
-    if not any(same_id(t, str(state.id)) for t in targets):
-        raise LockoutRisk(f"private endpoint {pe_id} already exists and points at {targets}, "
-                          f"not at {state.id}; rename or remove it")
-
-
-def _require_approved(endpoint: Mapping[str, Any], pe_id: str) -> None:
-    """Public access may only go once the private path works."""
-    for connection in _connections(endpoint):
-        status = ((connection.get("properties") or {}).get("privateLinkServiceConnectionState") or {}).get("status")
-        if str(status).lower() != "approved":
-            raise LockoutRisk(f"private endpoint {pe_id} connection is {status!r}, not Approved; "
-                              "public access was left enabled")

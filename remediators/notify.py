@@ -36,7 +36,7 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
         "reasonCode": outcome.reason_code,
         "reason": outcome.reason,
         "tag": {"harden": outcome.tag} if outcome.tag is not None else None,
-        "changes": [c.describe() for c in outcome.changes],
+        "changes": [_timed(c.describe(), outcome.seconds.get(c.key)) for c in outcome.changes],
         "trigger": {
             "eventId": request.event_id,
             "operationName": request.operation_name,
@@ -45,9 +45,15 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
         } if request else None,
         "optOut": OPT_OUT,
     }
+    if outcome.not_done:
+        data["notDone"] = [{**change.describe(), "why": why} for change, why in outcome.not_done]
     if outcome.error:
         data["error"] = dict(outcome.error)
     return data
+
+
+def _timed(described: dict[str, Any], seconds: float | None) -> dict[str, Any]:
+    return {**described, "seconds": round(seconds, 3)} if seconds is not None else described
 
 
 class Publisher(Protocol):

@@ -61,9 +61,21 @@ SHARED_RBAC_ACTIONS = frozenset({
 BY_TYPE: Mapping[str, ServiceRemediator] = MappingProxyType(
     {s.spec.resource_type.lower(): s for s in SERVICES})
 
+
+def _operations() -> frozenset[str]:
+    """Each service's own writes, tag writes, and private endpoint connection writes.
+
+    A connection write is how a manual approval (or a rejection) of one of our
+    endpoints arrives; the resource is then evaluated again and, once the
+    connection is Approved, its hardening finishes.
+    """
+    return frozenset({op for s in SERVICES for op in s.spec.operations}
+                     | {f"{s.spec.resource_type}/privateEndpointConnections/write" for s in SERVICES}
+                     | {TAGS_WRITE})
+
+
 # Lower-cased operation names the trigger accepts (tags/write maps to the tagged resource).
-HANDLED_OPERATIONS: frozenset[str] = frozenset(
-    {op.lower() for s in SERVICES for op in s.spec.operations} | {TAGS_WRITE.lower()})
+HANDLED_OPERATIONS: frozenset[str] = frozenset(op.lower() for op in _operations())
 
 
 def service_for(resource_type: str) -> ServiceRemediator | None:
@@ -73,7 +85,7 @@ def service_for(resource_type: str) -> ServiceRemediator | None:
 
 def event_filter_operations() -> list[str]:
     """The ``data.operationName`` values the Event Grid subscription must deliver."""
-    return sorted({op for s in SERVICES for op in s.spec.operations} | {TAGS_WRITE})
+    return sorted(_operations())
 
 
 def rbac_actions() -> frozenset[str]:

@@ -113,13 +113,19 @@ class RemediationContract:
             assert emulator.get(zone_id)["location"] == "global"
         self.check_private(emulator, lz, rid)
 
-        order = [(r.method, r.resource_type) for r in emulator.writes()]
-        kinds = [t for _, t in order]
-        last_endpoint = max(i for i, t in enumerate(kinds) if t == "Microsoft.Network/privateEndpoints")
-        first_group = min(i for i, t in enumerate(kinds)
-                          if t == "Microsoft.Network/privateEndpoints/privateDnsZoneGroups")
-        first_own = min(i for i, t in enumerate(kinds) if not t.startswith("Microsoft.Network/"))
-        assert last_endpoint < first_group < first_own, order
+        # DNS → endpoint → zone group → the resource's own lockdown, each step started only once
+        # everything it needs had finished (long-running operations included).
+        writes = [r for r in emulator.writes() if r.status < 400]
+        dns = [r for r in writes if r.resource_type.startswith("Microsoft.Network/privateDnsZones")]
+        endpoints = [r for r in writes if r.resource_type == "Microsoft.Network/privateEndpoints"]
+        groups = [r for r in writes if r.resource_type == "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"]
+        own = [r for r in writes if not r.resource_type.startswith("Microsoft.Network/")]
+        assert endpoints and groups and own
+        assert max((r.completed_at for r in dns), default=0) <= min(r.started_at for r in endpoints)
+        for group in groups:
+            endpoint = [r for r in endpoints if group.path.lower().startswith(r.path.lower() + "/")]
+            assert all(r.completed_at <= group.started_at for r in endpoint), (group.path, endpoint)
+        assert max(r.completed_at for r in groups) <= min(r.started_at for r in own)
         changes = outcome["changes"]
         assert len(changes) == len(emulator.writes()), "every write is reported, and nothing else"
 

@@ -68,12 +68,13 @@ def test_permanent_error_is_reported_with_arm_code_and_poisons_the_message(host,
     assert len(host.poison_messages()) == 1
     reported = outcomes(emulator)
     assert len(reported) == host.max_dequeue_count
-    assert all(o["status"] == "failed" and o["error"]["code"] == "AuthorizationFailed" for o in reported)
+    assert all(o["status"] == "failed" and o["error"]["code"] == "AuthorizationFailed" for o in reported), [(o["status"], o["reason"]) for o in reported]
     assert "The client does not have authorization" in reported[0]["reason"]
-    # Endpoint and DNS were made on the first attempt and reused by the retries;
-    # public access was never closed.
+    # DNS and the endpoint were made on the first attempt, DNS first, and reused by
+    # the retries; public access was never closed.
     assert [c["phase"] for c in reported[0]["changes"]] == [
-        "private_endpoint", "private_dns_zone", "private_dns_link", "private_dns_zone_group"]
+        "private_dns_zone", "private_dns_link", "private_endpoint", "private_dns_zone_group"]
+    assert [n["phase"] for n in reported[0]["notDone"]] == ["public_access"]
     assert [o["changes"] for o in reported[1:]] == [[]] * (host.max_dequeue_count - 1)
     assert emulator.get(rid)["properties"]["publicNetworkAccess"] == "Enabled"
 

@@ -17,6 +17,10 @@ from .storage import seed_storage_account
 from .web import seed_web_app
 
 
+#: A demo option (not a seeder argument): the resource's owner approves endpoint connections by hand.
+MANUAL_APPROVAL = "manual_approval"
+
+
 class DemoResource(NamedTuple):
     seed: Callable[..., str]
     name: str
@@ -40,4 +44,7 @@ DEMO_RESOURCES: list[DemoResource] = [
     DemoResource(seed_storage_account, "stlzscratch01", None, "Microsoft.Storage/storageAccounts/write"),
     DemoResource(seed_service_bus_namespace, "sb-lz-legacy", {"harden": "private"},
                  "Microsoft.ServiceBus/namespaces/write", {"tier": "Standard"}),
+    # Its owner approves private endpoint connections by hand: reported, public access kept.
+    DemoResource(seed_key_vault, "kv-lz-partner", {"harden": "private"}, "Microsoft.KeyVault/vaults/write",
+                 {MANUAL_APPROVAL: True}),
 ]

@@ -175,7 +175,7 @@ class SqlServerRemediator(ServiceRemediator):
                 continue
             name = str(rule.get("name") or str(rule.get("id", "")).rsplit("/", 1)[-1])
             changes.append(Change(
-                phase=Phase.FIREWALL_RULES,
+                phase=Phase.FIREWALL_CLEANUP,
                 target=str(rid.child("firewallRules", name)),
                 summary="delete the 'Allow Azure services' firewall rule (0.0.0.0); other rules are kept",
                 before={"startIpAddress": AZURE_SERVICES_IP, "endIpAddress": AZURE_SERVICES_IP},

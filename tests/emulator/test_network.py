@@ -277,9 +277,14 @@ class TestPrivateDns:
         record = dns.record_sets.get(RG, "privatelink.vaultcore.azure.net", "A", "kv1")
         assert record["properties"]["aRecords"] == [{"ipv4Address": "10.0.1.4"}]
         with pytest.raises(HttpResponseError) as err:
-            net.private_dns_zone_groups.begin_create_or_update(RG, "pe-kv", "other", {"properties": {
+            net.private_dns_zone_groups.begin_create_or_update(RG, "pe-kv", "default", {"properties": {
                 "privateDnsZoneConfigs": [{"name": "x", "properties": {"privateDnsZoneId": rid("Microsoft.Network/privateDnsZones/nope")}}]}})
         assert err.value.error.code == "InvalidResourceReference"
+        # One zone group per endpoint, whatever its name (private-endpoint-dns; pulumi-azure-native#2179).
+        with pytest.raises(HttpResponseError) as err:
+            net.private_dns_zone_groups.begin_create_or_update(RG, "pe-kv", "deployedByPolicy", {"properties": {
+                "privateDnsZoneConfigs": []}})
+        assert "more than one private dns zone groups" in err.value.message
 
 
 def test_conflict_maps_to_resource_exists_for_sync_paths(emu, client):

@@ -32,8 +32,8 @@ def deployed_assignments(lz: Any) -> list[tuple[str, list[str]]]:
     """``(scope, actions)`` for each assignment, with infra/'s defaults (main scope: the subscription).
 
     The endpoint subnet's and each service-endpoint subnet's VNet resource group, and the DNS zones
-    resource group, get their own role (modules/rbac/scoped-role.bicep); operation-status reads are
-    granted on every subscription involved (modules/rbac/operation-status-role.bicep).
+    resource group, get their own role (modules/rbac/scoped-role.bicep); subscription-level reads
+    are granted on every subscription involved (modules/rbac/subscription-reads-role.bicep).
     """
     lists = role_lists()
     settings = lz.settings()
@@ -43,7 +43,7 @@ def deployed_assignments(lz: Any) -> list[tuple[str, list[str]]]:
     subscriptions = {f"/subscriptions/{lz.subscription_id}", _subscription_of(endpoint_subnet),
                      _subscription_of(dns_rg), *(_subscription_of(s) for s in service_subnets)}
     assignments = [(f"/subscriptions/{lz.subscription_id}", lists["resources"])]
-    assignments += [(sub, lists["operationStatus"]) for sub in sorted(subscriptions)]
+    assignments += [(sub, lists["subscriptionReads"]) for sub in sorted(subscriptions)]
     assignments.append((_rg_of(endpoint_subnet), lists["privateEndpointSubnet"]))
     assignments += [(rg, lists["serviceEndpointSubnets"]) for rg in sorted({_rg_of(s) for s in service_subnets})]
     assignments.append((dns_rg, lists["privateDnsZones"]))

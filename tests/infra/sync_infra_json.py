@@ -19,11 +19,15 @@ INFRA = Path(__file__).resolve().parents[2] / "infra"
 
 # Where each action is needed (infra/modules/rbac/): the remediator writes the PaaS resources in the main
 # scope, private endpoints next to the endpoint subnet, subnets where the service-endpoint subnets live,
-# zones and links where the DNS zones live; long-running-operation status URLs are subscription-level
-# (/subscriptions/{id}/providers/{ns}/locations/{region}/...), so their reads are granted per subscription.
+# zones and links where the DNS zones live. Some reads are subscription-level, granted per subscription the
+# remediator works in: long-running-operation status URLs (/subscriptions/{id}/providers/{ns}/locations/...),
+# and the private DNS zones and links listed before linking a VNet (remediators/private_link.py: a VNet linked
+# to another zone of the same name anywhere in the zones' or the VNet's subscription is a conflict).
 _ENDPOINT_SUBNET = ("microsoft.network/privateendpoints/", "microsoft.network/virtualnetworks/read",
                     "microsoft.network/virtualnetworks/join/action", "microsoft.network/virtualnetworks/subnets/read",
                     "microsoft.network/virtualnetworks/subnets/join/action")
+_SUBSCRIPTION_READS = ("microsoft.network/privatednszones/read",
+                       "microsoft.network/privatednszones/virtualnetworklinks/read")
 _SERVICE_ENDPOINT_SUBNETS = ("microsoft.network/virtualnetworks/read", "microsoft.network/virtualnetworks/subnets/read",
                              "microsoft.network/virtualnetworks/subnets/write",
                              "microsoft.network/virtualnetworks/subnets/joinviaserviceendpoint/action",
@@ -34,14 +38,16 @@ _SERVICE_ENDPOINT_SUBNETS = ("microsoft.network/virtualnetworks/read", "microsof
 
 def role_scopes(actions: frozenset[str]) -> dict[str, list[str]]:
     """The registry's actions split by the scope each is needed at; every action lands somewhere."""
-    scopes: dict[str, list[str]] = {"resources": [], "operationStatus": [], "privateEndpointSubnet": [],
+    scopes: dict[str, list[str]] = {"resources": [], "subscriptionReads": [], "privateEndpointSubnet": [],
                                     "serviceEndpointSubnets": [], "privateDnsZones": []}
     for action in sorted(actions):
         low = action.lower()
         if "/locations/" in low:
-            scopes["operationStatus"].append(action)
+            scopes["subscriptionReads"].append(action)
         elif low.startswith("microsoft.network/privatedns"):
             scopes["privateDnsZones"].append(action)
+            if low in _SUBSCRIPTION_READS:
+                scopes["subscriptionReads"].append(action)
         elif low.startswith("microsoft.network/"):
             placed = False
             for name, prefixes in (("privateEndpointSubnet", _ENDPOINT_SUBNET),

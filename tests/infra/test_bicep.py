@@ -26,7 +26,7 @@ SYSTEM_TOPIC = MODULES / "events" / "system-topic.bicep"
 NOTIFICATION_TOPIC = MODULES / "events" / "notification-topic.bicep"
 REMEDIATOR_ROLE = MODULES / "rbac" / "remediator-role.bicep"
 SCOPED_ROLE = MODULES / "rbac" / "scoped-role.bicep"
-STATUS_ROLE = MODULES / "rbac" / "operation-status-role.bicep"
+READS_ROLE = MODULES / "rbac" / "subscription-reads-role.bicep"
 PRIVATE_ENDPOINT = MODULES / "network" / "private-endpoint.bicep"
 ROLE_SCOPES = bt.INFRA / "remediator-role-scopes.json"
 LANDING_ZONE = MODULES / "network" / "landing-zone.bicep"
@@ -292,14 +292,14 @@ def _permissions(path) -> dict:
 def test_roles_hold_exactly_the_registry_actions_split_by_scope():
     key, lists = _scope_list(REMEDIATOR_ROLE, _permissions(REMEDIATOR_ROLE)["actions"])
     assert key == "resources"
-    assert _scope_list(STATUS_ROLE, _permissions(STATUS_ROLE)["actions"])[0] == "operationStatus"
+    assert _scope_list(READS_ROLE, _permissions(READS_ROLE)["actions"])[0] == "subscriptionReads"
     kinds = bt.decorator(bt.parameter(SCOPED_ROLE, "roleKind"), "allowed")
     assert bt.json_loaded_by(SCOPED_ROLE, "lists")[0] == ROLE_SCOPES
     chosen = bt.variable(SCOPED_ROLE, _permissions(SCOPED_ROLE)["actions"])
     picked = {chain[1] for node in bt.walk(chosen)
               if (chain := bt.accessor_chain(node)) and len(chain) == 2 and chain[0] == "lists"}
     assert picked == set(kinds), "each roleKind picks its own list"
-    assert set(lists) == {"resources", "operationStatus", *kinds}
+    assert set(lists) == {"resources", "subscriptionReads", *kinds}
     granted = {a for actions in lists.values() for a in actions}
     expected = registry.rbac_actions()
     missing, extra = sorted(expected - granted), sorted(granted - expected)
@@ -309,8 +309,11 @@ def test_roles_hold_exactly_the_registry_actions_split_by_scope():
     assert wildcards <= set(published["wildcards"]), "every wildcard says why (infra/published-operations.json)"
     # Network actions never land in the role that may be assigned on the whole subscription.
     assert not any(a.lower().startswith("microsoft.network/") for a in lists["resources"])
-    assert all("/locations/" in a for a in lists["operationStatus"])
-    for path in (REMEDIATOR_ROLE, STATUS_ROLE, SCOPED_ROLE):
+    # Reads only at subscription level: status URLs, and the DNS zones/links listed before linking a VNet.
+    assert all(a.endswith("/read") for a in lists["subscriptionReads"])
+    assert {a for a in lists["subscriptionReads"] if "/locations/" not in a} == {
+        "Microsoft.Network/privateDnsZones/read", "Microsoft.Network/privateDnsZones/virtualNetworkLinks/read"}
+    for path in (REMEDIATOR_ROLE, READS_ROLE, SCOPED_ROLE):
         assert _role_definition(path).config["properties"]["type"] == "CustomRole"
 
 
@@ -362,9 +365,9 @@ def test_network_roles_are_assigned_where_the_network_lives(symbol, kind, where)
                 "Microsoft.Network/serviceEndpointPolicies/join/action"} <= set(lists[kind])
 
 
-def test_operation_status_reads_are_granted_on_every_subscription_involved():
-    assert "scope" not in _module_call("operationStatusRole").config
-    others = _module_call("otherOperationStatusRoles")
+def test_subscription_reads_are_granted_on_every_subscription_involved():
+    assert "scope" not in _module_call("subscriptionReadsRole").config
+    others = _module_call("otherSubscriptionReadsRoles")
     assert others.loop["detail"]["array_name"] == "otherSubscriptionIds"
     assert bt.function(others.config["scope"], "subscription")
 
@@ -794,6 +797,7 @@ def test_infra_sets_every_setting_the_app_reads():
     not_from_infra = {
         "HARDEN_NOTIFY_TOPIC_KEY",  # never: the identity publishes
         "HARDEN_POLL_INTERVAL_SECONDS",  # optional tuning; the default suits Azure
+        "HARDEN_MAX_PARALLEL_CHANGES",  # optional tuning; 1 forces one change at a time
         "AZURE_RESOURCE_MANAGER_ENDPOINT",  # public cloud by default
         "WEBSITE_SITE_NAME", "WEBSITE_RESOURCE_GROUP", "WEBSITE_OWNER_NAME",  # set by App Service itself
     }

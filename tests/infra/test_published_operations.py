@@ -39,7 +39,7 @@ def test_role_action_is_a_published_operation(action):
 
 
 def test_the_unpublished_sql_status_read_is_covered_by_the_documented_wildcard():
-    granted = role_lists()["operationStatus"]
+    granted = role_lists()["subscriptionReads"]
     assert "Microsoft.Sql/locations/serverAzureAsyncOperation/read" not in registry.rbac_actions()
     assert covered("Microsoft.Sql/locations/serverAzureAsyncOperation/read", granted)
     assert not covered("Microsoft.Sql/locations/deletedServers/read", granted), "status reads only"

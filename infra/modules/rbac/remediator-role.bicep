@@ -12,8 +12,8 @@ param environmentName string
 @description('Optional. Names of the resource groups (in this subscription) the remediator may change resources in. Empty: the whole subscription.')
 param resourceGroupNames array = []
 
-// The actions needed on the hardened resources; the network, DNS and operation-status actions are granted at their
-// own scopes (scoped-role.bicep, operation-status-role.bicep). remediators/registry.py must equal the union (tested).
+// The actions needed on the hardened resources; the network, DNS and subscription-level read actions are granted at their
+// own scopes (scoped-role.bicep, subscription-reads-role.bicep). remediators/registry.py must equal the union (tested).
 var actions = loadJsonContent('../../remediator-role-scopes.json').resources
 
 // Custom role names are unique per tenant: the subscription keeps landing zones with the same environment name apart.

@@ -1,0 +1,325 @@
+"""``harden=private``'s network half: private DNS, private endpoints, zone groups.
+
+The order is the safety argument, and the plan graph encodes it per resource:
+
+    zone (if missing) → VNet link (if missing) → private endpoint → zone group → public access off
+
+- DNS comes before any endpoint. An App Service site whose ``publicNetworkAccess``
+  is unset turns public access off the moment it gets a private endpoint, and a
+  Cosmos DB account with no IP or VNet rules becomes private-only likewise; a
+  client that cannot resolve the private address is then locked out
+  (learn.microsoft.com/azure/app-service/overview-access-restrictions#app-access;
+  learn.microsoft.com/azure/cosmos-db/how-to-configure-private-endpoints,
+  "Private Link combined with firewall rules"). So every endpoint of a plan
+  waits for every DNS change of the plan: a DNS step that fails (refused, denied
+  by policy, a conflict) stops the plan before any endpoint exists.
+- An endpoint counts only once its connection is ``Approved``, checked every
+  time, not only when we create it: ``Pending``, ``Rejected`` and ``Disconnected``
+  connections carry no traffic (learn.microsoft.com/azure/private-link/manage-private-endpoint;
+  learn.microsoft.com/azure/event-hubs/private-link-service). Until then public
+  access stays on and the outcome says what to do.
+- An endpoint has at most one DNS zone group; Azure refuses a second, and Azure
+  Landing Zones' ``Deploy-Private-DNS-*`` policies add their own (named
+  ``deployedByPolicy``). We read every group of the endpoint, whatever its name:
+  one that references our zone is compliant; one without it gets our zone added
+  (learn.microsoft.com/azure/private-link/private-endpoint-dns; pulumi/pulumi-azure-native#2179;
+  Azure/Enterprise-Scale policy definitions ``Deploy-Private-DNS-*``).
+- A VNet cannot be linked to two zones of the same name; if the endpoint VNet is
+  already linked to a ``privatelink.*`` zone of that name elsewhere, our link
+  would fail, so we say so before writing anything
+  (learn.microsoft.com/azure/dns/private-dns-virtual-network-links; MicrosoftDocs/azure-aks-docs#212).
+- Names are deterministic (a redelivered or concurrent message reuses them) and
+  within Azure's limits: a private endpoint name is 2 to 64 characters
+  (learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftnetwork).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Callable, Iterable, Mapping
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from .arm import ArmClients
+from .executor import Hold
+from .model import Change, Phase, ResourceState
+from .network import CREATED_BY_TAG, LockoutRisk
+from .resource_id import ResourceId, same_id
+from .settings import Settings, SettingsError
+from .spec import PrivateLinkGroup
+
+logger = logging.getLogger(__name__)
+
+ZONE_GROUP_NAME = "default"
+# resource-name-rules, Microsoft.Network: privateEndpoints 2-64, virtualNetworkLinks 1-80.
+MAX_ENDPOINT_NAME = 64
+MAX_LINK_NAME = 80
+APPROVED = "approved"
+
+
+class DnsConflict(LockoutRisk):
+    """The endpoint VNet already resolves this zone name through another zone."""
+
+
+class ConnectionNotApproved(LockoutRisk, Hold):
+    """A private endpoint exists but carries no traffic yet; public access must stay on."""
+
+
+def _short_name(stem: str, suffix: str, limit: int, *, seed: str) -> str:
+    """``stem + suffix``, or, when longer than ``limit``, a truncated stem with a stable hash."""
+    name = f"{stem}{suffix}"
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(seed.lower().encode()).hexdigest()[:8]
+    tail = f"{suffix}-{digest}"
+    return f"{stem[: limit - len(tail)]}{tail}"
+
+
+def private_endpoint_name(resource_name: str, group_id: str) -> str:
+    """``pe-<resource>-<group>``, shortened with a stable hash past 64 characters."""
+    return _short_name(f"pe-{resource_name}", f"-{group_id.lower()}", MAX_ENDPOINT_NAME,
+                       seed=f"{resource_name}/{group_id}")
+
+
+def private_endpoint_id(subnet: ResourceId, resource_name: str, group_id: str) -> str:
+    """Where our endpoint for one group lives: the endpoint subnet's resource group."""
+    return (f"/subscriptions/{subnet.subscription_id}/resourceGroups/{subnet.resource_group}"
+            f"/providers/Microsoft.Network/privateEndpoints/{private_endpoint_name(resource_name, group_id)}")
+
+
+def vnet_link_name(vnet_id: str) -> str:
+    vnet = vnet_id.rstrip("/").rsplit("/", 1)[-1]
+    return _short_name("link-", vnet, MAX_LINK_NAME, seed=vnet_id)
+
+
+def _get_or_none(getter: Callable[..., Any], *args: str) -> Any:
+    try:
+        return getter(*args)
+    except ResourceNotFoundError:
+        return None
+
+
+class PrivateLinkPlanner:
+    """Plans endpoints, DNS zones, VNet links and zone groups, reading current state first.
+
+    :param clients_for: ARM clients for a subscription id (the endpoint VNet and
+        the zones may live in other subscriptions than the resource).
+    :param zone_name: This cloud's name for a public-cloud ``privatelink.*`` zone.
+    """
+
+    def __init__(self, clients_for: Callable[[str], ArmClients], settings: Settings, *,
+                 zone_name: Callable[[str], str] = lambda zone: zone) -> None:
+        self._clients_for = clients_for
+        self._settings = settings
+        self._zone_name = zone_name
+
+    def plan(self, state: ResourceState) -> tuple[list[Change], list[str]]:
+        """The changes that give ``state`` working private endpoints, and the holds.
+
+        A hold is a reason public access must stay on that no change of ours can
+        fix (a connection awaiting approval); the engine then leaves the lockdown out.
+        """
+        subnet_id = self._settings.private_endpoint_subnet_id
+        zones_rg = self._settings.dns_zones_resource_group_id
+        if not subnet_id:
+            raise SettingsError("HARDEN_PRIVATE_ENDPOINT_SUBNET_ID is not set; harden=private needs it")
+        if not zones_rg:
+            raise SettingsError("HARDEN_DNS_ZONES_RESOURCE_GROUP_ID is not set; harden=private needs it")
+        sid = ResourceId.parse(subnet_id)
+        network = self._clients_for(sid.subscription_id).network
+        vnet = network.virtual_networks.get(sid.resource_group, sid.names[0])
+        vnet_id, location = vnet["id"], vnet["location"]
+        _, _, zones_sub, _, zones_group = zones_rg.split("/")
+        zones_sub = zones_sub.lower()
+
+        zones = {g.group_id: self._zone_name(g.dns_zone) for g in state.private_link_groups}
+        changes: list[Change] = []
+        dns_keys: dict[str, frozenset[str]] = {}
+        for zone in dict.fromkeys(zones.values()):
+            zone_id = _zone_id(zones_sub, zones_group, zone)
+            planned = self._plan_zone(zones_sub, zones_group, zone, zone_id, vnet_id, sid.subscription_id)
+            dns_keys[zone] = frozenset(c.key for c in planned)
+            changes += planned
+        every_dns_key = frozenset().union(*dns_keys.values()) if dns_keys else frozenset()
+
+        holds: list[str] = []
+        for group in state.private_link_groups:
+            zone = zones[group.group_id]
+            pe_name = private_endpoint_name(state.id.name, group.group_id)
+            pe_id = private_endpoint_id(sid, state.id.name, group.group_id)
+            endpoint = _get_or_none(network.private_endpoints.get, sid.resource_group, pe_name)
+            if endpoint is None:
+                create = self._create_endpoint(network, sid, pe_id, pe_name, location, state, group,
+                                               needs=every_dns_key)
+                changes.append(create)
+                group_needs = dns_keys[zone] | {create.key}
+            else:
+                _check_endpoint_target(endpoint, state, pe_id)
+                hold = connection_problem(endpoint, pe_id, str(state.id))
+                if hold:
+                    # Its DNS record waits for the approval too, as it does when we have just made it:
+                    # every pass over a held endpoint plans the same, so a redelivery writes nothing.
+                    holds.append(hold)
+                    continue
+                group_needs = dns_keys[zone]
+            changes += self._plan_zone_group(network, sid.resource_group, pe_name, pe_id, endpoint is not None,
+                                             zone, _zone_id(zones_sub, zones_group, zone), needs=group_needs)
+        return changes, holds
+
+    # -- DNS ------------------------------------------------------------------
+
+    def _plan_zone(self, zones_sub: str, zones_group: str, zone: str, zone_id: str, vnet_id: str,
+                   vnet_sub: str) -> list[Change]:
+        dns = self._clients_for(zones_sub).private_dns
+        existing = _get_or_none(dns.private_zones.get, zones_group, zone)
+        changes: list[Change] = []
+        if existing is None:
+            changes.append(Change(
+                phase=Phase.PRIVATE_DNS_ZONE, target=zone_id,
+                summary=f"create private DNS zone {zone} in resource group {zones_group}",
+                before=None, after={"location": "global"},
+                apply=lambda: dns.private_zones.begin_create_or_update(
+                    zones_group, zone, {"location": "global", "tags": dict(CREATED_BY_TAG)}).result()))
+            links: list[Any] = []
+        else:
+            links = list(dns.virtual_network_links.list(zones_group, zone))
+        if any(same_id(_link_vnet(link), vnet_id) for link in links):
+            return changes
+        self._check_namespace_free(zone, zone_id, vnet_id, {zones_sub, vnet_sub.lower()})
+        link_name = vnet_link_name(vnet_id)
+        body = {"location": "global", "tags": dict(CREATED_BY_TAG),
+                "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False}}
+        changes.append(Change(
+            phase=Phase.PRIVATE_DNS_LINK, target=f"{zone_id}/virtualNetworkLinks/{link_name}",
+            summary=f"link private DNS zone {zone} to the endpoint VNet",
+            before=None, after={"virtualNetwork": vnet_id, "registrationEnabled": False},
+            needs=frozenset(c.key for c in changes),
+            apply=lambda: dns.virtual_network_links.begin_create_or_update(
+                zones_group, zone, link_name, body).result()))
+        return changes
+
+    def _check_namespace_free(self, zone: str, zone_id: str, vnet_id: str, subscriptions: Iterable[str]) -> None:
+        """Fail before writing anything if the VNet is linked to another zone of this name.
+
+        Only run when we are about to link (a VNet linked to our zone cannot be
+        linked to another of the same name), over the subscriptions we can see:
+        the zones' and the VNet's. A clash elsewhere still fails our link, which
+        runs before any endpoint exists.
+        """
+        for subscription in sorted(subscriptions):
+            dns = self._clients_for(subscription).private_dns
+            for other in dns.private_zones.list():
+                other_id = str(other.get("id") or "")
+                if str(other.get("name", "")).lower() != zone.lower() or same_id(other_id, zone_id):
+                    continue
+                rid = ResourceId.parse(other_id)
+                if any(same_id(_link_vnet(link), vnet_id)
+                       for link in dns.virtual_network_links.list(rid.resource_group, rid.name)):
+                    raise DnsConflict(
+                        f"the endpoint VNet {vnet_id} is already linked to private DNS zone {other_id}, which has "
+                        f"the same name as {zone_id}; a VNet cannot be linked to two zones with the same name, so "
+                        "the endpoint's name would not resolve through our zone. Point "
+                        "HARDEN_DNS_ZONES_RESOURCE_GROUP_ID at the resource group of the linked zone, or remove "
+                        "that link. Nothing was changed and public access was left on")
+
+    # -- endpoints and zone groups --------------------------------------------
+
+    @staticmethod
+    def _create_endpoint(network: Any, sid: ResourceId, pe_id: str, pe_name: str, location: str,
+                         state: ResourceState, group: PrivateLinkGroup, *, needs: frozenset[str]) -> Change:
+        body = {
+            "location": location,
+            "tags": dict(CREATED_BY_TAG),
+            "properties": {
+                "subnet": {"id": str(sid)},
+                "privateLinkServiceConnections": [{
+                    "name": pe_name,
+                    "properties": {"privateLinkServiceId": str(state.id), "groupIds": [group.group_id]},
+                }],
+            },
+        }
+
+        def apply() -> Any:
+            endpoint = network.private_endpoints.begin_create_or_update(sid.resource_group, pe_name, body).result()
+            problem = connection_problem(endpoint, pe_id, str(state.id))
+            if problem:
+                raise ConnectionNotApproved(problem)
+            return endpoint
+
+        return Change(
+            phase=Phase.PRIVATE_ENDPOINT, target=pe_id,
+            summary=f"create private endpoint for group '{group.group_id}' in the endpoint subnet",
+            before=None, after={"subnet": str(sid), "groupIds": [group.group_id]}, apply=apply, needs=needs)
+
+    @staticmethod
+    def _plan_zone_group(network: Any, group_rg: str, pe_name: str, pe_id: str, endpoint_exists: bool,
+                         zone: str, zone_id: str, *, needs: frozenset[str]) -> list[Change]:
+        groups = (list(network.private_dns_zone_groups.list(private_endpoint_name=pe_name, resource_group_name=group_rg))
+                  if endpoint_exists else [])
+        for existing in groups:
+            if any(same_id(config_zone, zone_id) for config_zone in _zone_ids(existing)):
+                return []
+        # At most one group per endpoint: add our zone to the one there (whatever its name), else create ours.
+        existing = groups[0] if groups else None
+        name = str(existing.get("name")) if existing is not None else ZONE_GROUP_NAME
+        configs = list(((existing or {}).get("properties") or {}).get("privateDnsZoneConfigs") or [])
+        present = _zone_ids(existing) if existing is not None else []
+        body = {"properties": {"privateDnsZoneConfigs": [
+            *({"name": c.get("name"), "properties": {"privateDnsZoneId": (c.get("properties") or {})
+                                                     .get("privateDnsZoneId")}} for c in configs),
+            {"name": zone.replace(".", "-"), "properties": {"privateDnsZoneId": zone_id}},
+        ]}}
+        verb = f"add {zone} to the endpoint's zone group '{name}' (its other zones kept)" if existing is not None \
+            else f"register the private endpoint in {zone}"
+        return [Change(
+            phase=Phase.PRIVATE_DNS_ZONE_GROUP, target=f"{pe_id}/privateDnsZoneGroups/{name}",
+            summary=verb, before={"privateDnsZones": present}, after={"privateDnsZones": [*present, zone_id]},
+            needs=needs,
+            apply=lambda: network.private_dns_zone_groups.begin_create_or_update(
+                group_rg, pe_name, name, body).result())]
+
+
+def _zone_id(subscription: str, group: str, zone: str) -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/privateDnsZones/{zone}"
+
+
+def _zone_ids(zone_group: Mapping[str, Any] | None) -> list[str]:
+    configs = ((zone_group or {}).get("properties") or {}).get("privateDnsZoneConfigs") or []
+    return [str((c.get("properties") or {}).get("privateDnsZoneId")) for c in configs]
+
+
+def _link_vnet(link: Mapping[str, Any]) -> str | None:
+    return ((link.get("properties") or {}).get("virtualNetwork") or {}).get("id")
+
+
+def _connections(endpoint: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    p = endpoint.get("properties") or {}
+    return [*(p.get("privateLinkServiceConnections") or ()), *(p.get("manualPrivateLinkServiceConnections") or ())]
+
+
+def _check_endpoint_target(endpoint: Mapping[str, Any], state: ResourceState, pe_id: str) -> None:
+    targets = [(c.get("properties") or {}).get("privateLinkServiceId") for c in _connections(endpoint)]
+    if not any(same_id(t, str(state.id)) for t in targets):
+        raise LockoutRisk(f"private endpoint {pe_id} already exists and points at {targets}, "
+                          f"not at {state.id}; rename or remove it")
+
+
+def connection_problem(endpoint: Mapping[str, Any], pe_id: str, target_id: str) -> str | None:
+    """Why this endpoint carries no traffic to ``target_id`` yet, with what to do; ``None`` when it does."""
+    for connection in _connections(endpoint):
+        p = connection.get("properties") or {}
+        if not same_id(p.get("privateLinkServiceId"), target_id):
+            continue
+        status = str((p.get("privateLinkServiceConnectionState") or {}).get("status") or "unknown")
+        if status.lower() == APPROVED:
+            return None
+        action = {
+            "pending": f"approve it on {target_id} (Networking → Private endpoint connections, or "
+                       "az network private-endpoint-connection approve); we finish the hardening when the "
+                       "approval's write event arrives",
+            "rejected": f"approve it on {target_id}, or delete the endpoint so that we create it again",
+            "disconnected": "delete the endpoint; we create it again at the resource's next event",
+        }.get(status.lower(), "check the endpoint's connection on the resource")
+        return (f"private endpoint {pe_id} has a {status} connection, which carries no traffic; public access "
+                f"was left on. To finish: {action}")
+    return f"private endpoint {pe_id} has no connection to {target_id}; public access was left on"
