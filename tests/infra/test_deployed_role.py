@@ -82,3 +82,27 @@ def test_a_role_without_the_resource_write_is_authorization_failed(host, emulato
     reported = _deliver(host, emulator, rid, "Microsoft.KeyVault/vaults/write")
     assert reported[0]["status"] == "failed" and reported[0]["error"]["code"] == "AuthorizationFailed"
     assert "'Microsoft.KeyVault/vaults/write'" in reported[0]["error"]["message"]
+
+
+def test_the_main_role_on_listed_resource_groups_is_enough_there_and_nowhere_else(host, emulator, lz):
+    """HARDEN_SCOPE_RESOURCE_GROUPS: the main role on the workload group only (README "Blast radius")."""
+    def assign(resources_scope: str) -> None:
+        emulator.unassign_roles(REMEDIATOR_CLIENT_ID)
+        for scope, granted in deployed_assignments(LandingZone()):
+            is_main = scope == f"/subscriptions/{lz.subscription_id}" and \
+                "Microsoft.KeyVault/vaults/write" in granted
+            emulator.assign_role(REMEDIATOR_CLIENT_ID, granted, scope=resources_scope if is_main else scope)
+
+    try:
+        assign(lz.rg_id(lz.app_rg))
+        inside = seed_key_vault(emulator, lz, "kv-scoped01", tags={"harden": "private"})
+        assert _deliver(host, emulator, inside, "Microsoft.KeyVault/vaults/write")[-1]["status"] == "hardened"
+        assign(lz.rg_id("rg-somewhere-else"))
+        other = seed_key_vault(emulator, lz, "kv-scoped02", tags={"harden": "private"})
+        reported = _deliver(host, emulator, other, "Microsoft.KeyVault/vaults/write")
+        assert reported[-1]["status"] == "failed" and reported[-1]["error"]["code"] == "AuthorizationFailed"
+        assert emulator.get(other)["properties"].get("publicNetworkAccess", "Enabled") == "Enabled"
+    finally:
+        emulator.unassign_roles(REMEDIATOR_CLIENT_ID)
+        for scope, granted in deployed_assignments(LandingZone()):
+            emulator.assign_role(REMEDIATOR_CLIENT_ID, granted, scope=scope)
