@@ -18,7 +18,7 @@ from emulator.events import write_event
 from localdev.azurite import running_azurite
 from localdev.host import LocalHost
 from localdev.landing_zone import seed_network
-from localdev.report import render_outcomes, short_id
+from localdev.report import render_outcomes, render_worker_errors, short_id
 from localdev.seeds import DEMO_RESOURCES, MANUAL_APPROVAL
 
 
@@ -70,6 +70,11 @@ def main() -> int:
         summary = Counter(f"{d['status']}/{d['reasonCode']}" for d in second)
         print(f"\nSecond pass: {len(raised)} events raised by our own writes plus every original event "
               f"redelivered → {len(emu.writes())} ARM writes; outcomes: {dict(summary)}")
+        # A worker exception (a bad setting, an ARM error) publishes no outcome: say so, and fail.
+        errors = render_worker_errors(host.deliveries)
+        if errors:
+            print(f"\n{errors}", file=sys.stderr)
+            return 1
         return 0 if not emu.writes() else 1
 
 

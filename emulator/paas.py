@@ -34,6 +34,7 @@ from .rules import (
 )
 from .store import Record, Store
 
+# SecuredByPerimeter: the PublicNetworkAccess enums of azure-mgmt-storage / sql / cosmosdb / servicebus / eventhub.
 PUBLIC_ACCESS = ("Enabled", "Disabled", "SecuredByPerimeter")
 
 
@@ -95,7 +96,10 @@ KEY_VAULT = Rule(
     normalize=(_kv_normalize,),
     defaults=(created_props(vaultUri=lambda w: f"https://{_name(w)}.vault.azure.net/"),),
     validate=(
-        check_enum("publicNetworkAccess", "Enabled", "Disabled"),
+        # SecuredByPerimeter: Key Vault is onboarded to network security perimeters
+        # (learn.microsoft.com/azure/private-link/network-security-perimeter-concepts; azure-mgmt-keyvault
+        # 14.2.0b1 adds networkSecurityPerimeterConfigurations). Its spec types the property as a plain string.
+        check_enum("publicNetworkAccess", *PUBLIC_ACCESS),
         check_enum("defaultAction", "Allow", "Deny", where=NETWORK_ACLS),
         check_enum("bypass", "AzureServices", "None", where=NETWORK_ACLS),
         _kv_vnet_rules,

@@ -32,7 +32,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import trustme
 
+from . import clouds
 from . import events as ev
+from .authz import Authorizer
 from .engine import Arm, ArmRequest, Caller, Response
 from .errors import ArmError
 from .faults import FaultList
@@ -129,6 +131,8 @@ class Emulator:
         self.identity_header = secrets.token_urlsafe(24)
         self.topic_key = base64.b64encode(secrets.token_bytes(32)).decode()  # Event Grid keys are base64
         self.faults = FaultList()
+        # Role assignments per client id (emulator/authz.py); none = unrestricted. Survive reset().
+        self.authz = Authorizer()
         self._lock = threading.RLock()
         self._tokens: dict[str, _Token] = {}
         self._requests: list[RecordedRequest] = []
@@ -139,6 +143,10 @@ class Emulator:
         self._events: list[dict] = []
         self._notifications: list[dict] = []
         self._arm = Arm(self._raise_event)
+        # The cloud GET /metadata/endpoints describes: a name in clouds.CLOUD_NAMES, or a whole
+        # document (an unknown cloud). Public by default; metadata_requests counts the fetches.
+        self.cloud: str | dict = "AzureCloud"
+        self.metadata_requests = 0
         self._dir = Path(tempfile.mkdtemp(prefix="azure-emulator-"))
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -179,6 +187,7 @@ class Emulator:
             self._requests.clear()
             self._events.clear()
             self._notifications.clear()
+            self.cloud = "AzureCloud"
         self.faults.clear()
 
     @property
@@ -190,6 +199,15 @@ class Emulator:
     def enforce_subnet_if_match(self, value: bool) -> None:
         with self._lock:
             self._arm.enforce_lax_if_match = value
+
+    def assign_role(self, client_id: str, actions: Any, *, scope: str = "", not_actions: Any = ()) -> None:
+        """Give ``client_id`` a role holding ``actions`` at ``scope`` ("" = everywhere); from then on ARM
+        requests of that client are authorized as Azure RBAC does (emulator/authz.py)."""
+        self.authz.assign(client_id, actions, scope=scope, not_actions=not_actions)
+
+    def unassign_roles(self, client_id: str) -> None:
+        """Remove every role of ``client_id``: its requests are unrestricted again."""
+        self.authz.unassign(client_id)
 
     # -- addresses -------------------------------------------------------------
     @property
@@ -283,6 +301,8 @@ class Emulator:
             return self._token(method, query, headers)
         if path.lower() == TOPIC_PATH:
             return self._publish(method, query, headers, raw)
+        if path.lower() == clouds.PATH:
+            return self._cloud_metadata(method, query)
         return self._arm_call(method, path, query, headers, raw)
 
     def _token(self, method: str, query: dict[str, str], headers: Any) -> Response:
@@ -304,6 +324,18 @@ class Emulator:
             "token_type": "Bearer",
             "client_id": client_id or self.client_id,
         })
+
+    def _cloud_metadata(self, method: str, query: dict[str, str]) -> Response:
+        # Anonymous, like ARM's (azure-cli and go-azure-sdk send no token); see emulator/clouds.py.
+        with self._lock:
+            self.metadata_requests += 1
+        if method != "GET":
+            return Response(405, {"error": {"code": "MethodNotAllowed", "message": "Use GET."}})
+        if query.get("api-version") != clouds.API_VERSION:  # the emulator serves the one version we read
+            return Response(400, ArmError(400, "InvalidApiVersionParameter",
+                                          f"The api-version '{query.get('api-version')}' is invalid. "
+                                          f"The supported versions are '{clouds.API_VERSION}'.").body())
+        return Response(200, clouds.metadata_document(self.cloud, self.url))
 
     def _caller(self, headers: Any) -> _Token | None:
         auth = headers.get("Authorization") or ""
@@ -362,6 +394,12 @@ class Emulator:
         caller = self._caller(headers)
         if resp is None and caller is None:
             resp = self._unauthorized(headers)
+        if resp is None and caller is not None:
+            # ARM authorizes before the resource provider (or a fault) sees the request.
+            denied = self.authz.check(client_id=caller.client_id, principal_id=caller.principal_id,
+                                      method=method, path=path, body=body)
+            if denied is not None:
+                resp = Response(denied.status, denied.body())
         fault = self.faults.take(method, path) if resp is None else None
         if fault and fault.latency_s:
             time.sleep(fault.latency_s)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from typing import Any, Iterable, Mapping
 
 _MARK = {"hardened": "✔", "planned": "…", "pending": "⏸", "skipped": "·", "unsupported": "⚠", "failed": "✘"}
@@ -65,3 +66,21 @@ def _change_lines(change: Mapping[str, Any], number: int | None) -> list[str]:
 
 def render_outcomes(items: Iterable[Mapping[str, Any]]) -> str:
     return "\n\n".join(render_outcome(d) for d in items)
+
+
+def render_worker_errors(deliveries: Iterable[Any]) -> str:
+    """Every distinct exception the worker raised (``localdev.host.Delivery``), with how often and whether
+    the message ended in the poison queue; empty when there were none."""
+    seen: Counter[str] = Counter()
+    poisoned: Counter[str] = Counter()
+    for delivery in deliveries:
+        if delivery.error is None:
+            continue
+        text = f"{type(delivery.error).__name__}: {delivery.error}"
+        seen[text] += 1
+        poisoned[text] += delivery.poisoned
+    lines = []
+    for text, count in seen.items():
+        fate = f", {poisoned[text]} message(s) moved to the poison queue" if poisoned[text] else ""
+        lines.append(f"{_MARK['failed']} WORKER ERROR {text}\n    raised {count} time(s){fate}")
+    return "\n".join(lines)

@@ -19,6 +19,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from . import registry
 from .arm import ArmClients, error_code_of
 from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, ResourceState, Status, requested_mode
+from .cloud import CloudMetadataError, ZoneNotOffered
 from .executor import Execution, execute
 from .network import LockoutRisk, NetworkPlanner
 from .plan import link
@@ -60,7 +61,9 @@ class Engine:
         self._clients_for = clients_for
         self._notifier = notifier
         self._network = NetworkPlanner(clients_for, settings)
-        self._private_link = PrivateLinkPlanner(clients_for, settings)
+        # Zone names are this cloud's (ARM's metadata document), fetched at the first private plan.
+        self._private_link = PrivateLinkPlanner(clients_for, settings,
+                                                zone_name=lambda zone: settings.get_cloud().zone_name(zone))
 
     def handle(self, request: HardenRequest) -> Outcome:
         """Evaluate, publish the outcome, and raise :class:`HardeningFailed` if a retry may help."""
@@ -120,6 +123,12 @@ class Engine:
         def result(status: Status, code: str, reason: str, changes: tuple[Change, ...] = ()) -> Outcome:
             return Outcome(status, request.resource_id, code, reason, request, kind, tag, changes)
 
+        if state.governed_by_perimeter:
+            # A Network Security Perimeter decides who gets in; writing publicNetworkAccess would
+            # take the resource out of it (learn.microsoft.com/azure/private-link/network-security-perimeter-concepts).
+            return result(Status.SKIPPED, "governed-by-perimeter",
+                          f"{service.spec.display_name} has publicNetworkAccess={state.public_network_access}: "
+                          "its network security perimeter governs access; not changed")
         if tag is None:
             if state.public and state.default_action != DENY:
                 return result(Status.SKIPPED, "untagged-public",
@@ -144,6 +153,11 @@ class Engine:
             return result(Status.FAILED, "setting-missing", str(exc))
         except DnsConflict as exc:
             return result(Status.FAILED, "dns-conflict", str(exc))
+        except ZoneNotOffered as exc:
+            return result(Status.UNSUPPORTED, "zone-not-offered", f"{exc}; public access was left on")
+        except CloudMetadataError as exc:
+            failure = result(Status.FAILED, "cloud-metadata-unavailable", f"{exc}; the message will be retried")
+            raise HardeningFailed(failure) from exc
         except LockoutRisk as exc:
             return result(Status.FAILED, "lockout-risk", str(exc))
         except HttpResponseError as exc:
@@ -237,6 +251,9 @@ class Engine:
 
     def _excluded(self, rid: ResourceId) -> bool:
         if rid.key in self._settings.excluded_resource_ids:
+            return True
+        if (rid.type.lower() == "microsoft.web/sites"  # our own app, by name alone (settings._own_site_id)
+                and rid.name.lower() in self._settings.excluded_site_names):
             return True
         return (rid.type.lower() == "microsoft.storage/storageaccounts"
                 and rid.name.lower() in self._settings.excluded_storage_account_names)

@@ -10,6 +10,10 @@ from .spec import PrivateLinkGroup
 
 ENABLED = "Enabled"
 DISABLED = "Disabled"
+# publicNetworkAccess when a Network Security Perimeter governs access (the PublicNetworkAccess
+# enums of azure-mgmt-storage / sql / cosmosdb / servicebus / eventhub; learn.microsoft.com/azure/
+# private-link/network-security-perimeter-concepts). Neither public nor ours to change.
+SECURED_BY_PERIMETER = "SecuredByPerimeter"
 ALLOW = "Allow"
 DENY = "Deny"
 
@@ -62,8 +66,8 @@ class Phase(enum.IntEnum):
 class ResourceState:
     """What a service reads about one resource, normalised for comparison.
 
-    :param public_network_access: ``Enabled`` or ``Disabled``; an absent value
-        reads as ``Enabled`` because that is what ARM does with it.
+    :param public_network_access: ``Enabled``, ``Disabled`` or ``SecuredByPerimeter``;
+        an absent value reads as ``Enabled`` because that is what ARM does with it.
     :param default_action: The firewall's *effective* default (``Allow``/``Deny``):
         what happens to traffic no rule names, as the service computes it (SQL's
         and Cosmos DB's "Allow Azure" 0.0.0.0 rules read as ``Allow``; public
@@ -89,7 +93,11 @@ class ResourceState:
 
     @property
     def public(self) -> bool:
-        return self.public_network_access.lower() != DISABLED.lower()
+        return self.public_network_access.lower() not in (DISABLED.lower(), SECURED_BY_PERIMETER.lower())
+
+    @property
+    def governed_by_perimeter(self) -> bool:
+        return self.public_network_access.lower() == SECURED_BY_PERIMETER.lower()
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import urlparse
 
+from . import cloud as _cloud
 from .resource_id import InvalidResourceId, ResourceId, is_subscription_id
 
 PUBLIC_CLOUD_ARM = "https://management.azure.com"
@@ -45,6 +46,7 @@ class Settings:
     notify_topic_key: str | None = None
     excluded_resource_ids: frozenset[str] = frozenset()
     excluded_storage_account_names: frozenset[str] = frozenset()
+    excluded_site_names: frozenset[str] = frozenset()
     arm_endpoint: str = PUBLIC_CLOUD_ARM
     client_id: str | None = None
     poll_interval_seconds: float = 5.0
@@ -54,6 +56,11 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return _parse(tuple(env.get(k) for k in _KEYS))
+
+    def get_cloud(self, *, transport: Any = None) -> _cloud.Cloud:
+        """The cloud ``AZURE_RESOURCE_MANAGER_ENDPOINT`` belongs to: fetched on first use, then cached
+        per process (see :mod:`remediators.cloud`)."""
+        return _cloud.get_cloud(self.arm_endpoint, transport=transport)
 
 
 def subscriptions_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
@@ -111,6 +118,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         except InvalidResourceId as exc:
             raise SettingsError(f"HARDEN_EXCLUDE_RESOURCE_IDS: {exc}") from exc
     excluded |= _own_site_id(raw)
+    own_site = raw["WEBSITE_SITE_NAME"].lower()
     own_storage = raw["AzureWebJobsStorage__accountName"].lower()
 
     poll = raw["HARDEN_POLL_INTERVAL_SECONDS"] or "5"
@@ -137,6 +145,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         notify_topic_key=raw["HARDEN_NOTIFY_TOPIC_KEY"] or None,
         excluded_resource_ids=frozenset(excluded),
         excluded_storage_account_names=frozenset({own_storage} if own_storage else ()),
+        excluded_site_names=frozenset({own_site} if own_site else ()),
         arm_endpoint=arm.rstrip("/"),
         client_id=raw["AZURE_CLIENT_ID"] or None,
         poll_interval_seconds=poll_interval,
@@ -173,9 +182,13 @@ def _https(name: str, value: str) -> None:
 
 
 def _own_site_id(raw: Mapping[str, str]) -> set[str]:
-    """The app's own site id, from what App Service tells every app about itself.
+    """The app's own site id, when App Service says enough to build it.
 
-    WEBSITE_OWNER_NAME is ``<subscription id>+<webspace>``.
+    WEBSITE_OWNER_NAME is ``<subscription id>+<webspace>``. On Flex Consumption
+    WEBSITE_RESOURCE_GROUP is not set and the webspace is ``flex-<hash>-webspace``
+    (Azure/Azure-Functions#2593, Azure/azure-functions-host#10441), so this may be
+    empty: the site *name* alone (``excluded_site_names``) is what keeps the app
+    from hardening itself, in any resource group (fail closed).
     """
     site, group, owner = raw["WEBSITE_SITE_NAME"], raw["WEBSITE_RESOURCE_GROUP"], raw["WEBSITE_OWNER_NAME"]
     subscription = owner.split("+", 1)[0]

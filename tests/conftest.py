@@ -13,6 +13,7 @@ from emulator import Emulator
 from localdev.azurite import running_azurite
 from localdev.host import LocalHost
 from localdev.landing_zone import LandingZone, seed_network
+from remediators.cloud import forget_clouds
 
 # The product's managed identity on the emulator; what it did is checked against the custom role.
 REMEDIATOR_CLIENT_ID = "5f0c6a2e-7b1d-4c3e-9a8f-2d4b6c8e0a13"
@@ -20,7 +21,13 @@ REMEDIATOR_CLIENT_ID = "5f0c6a2e-7b1d-4c3e-9a8f-2d4b6c8e0a13"
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
+    from tests.infra.roles import deployed_assignments
+
     with Emulator.start() as emu:
+        # The product runs with exactly the roles infra/ deploys, at their scopes, for the whole suite:
+        # a request or linked access check they do not allow is a 403, as in Azure.
+        for scope, actions in deployed_assignments(LandingZone()):
+            emu.assign_role(REMEDIATOR_CLIENT_ID, actions, scope=scope)
         yield emu
 
 
@@ -34,6 +41,7 @@ def azurite() -> Iterator[str]:
 def lz(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> LandingZone:
     """A fresh landing zone, and app settings pointing the product at the emulator."""
     emulator.reset()
+    forget_clouds()  # the cloud's metadata is cached per process and ARM endpoint
     zone = seed_network(emulator)
     env = {
         **emulator.env(),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from ..model import ALLOW, DENY, DISABLED, ENABLED
+from ..model import ALLOW, DENY, DISABLED, ENABLED, SECURED_BY_PERIMETER
 
 
 def props(resource: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -11,8 +11,15 @@ def props(resource: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def public_access(value: Any) -> str:
-    """ARM treats an absent ``publicNetworkAccess`` as enabled."""
-    return DISABLED if isinstance(value, str) and value.lower() == DISABLED.lower() else ENABLED
+    """``Disabled``, ``SecuredByPerimeter`` (a network security perimeter governs access), else ``Enabled``.
+
+    ARM treats an absent ``publicNetworkAccess`` as enabled.
+    """
+    if isinstance(value, str):
+        for known in (DISABLED, SECURED_BY_PERIMETER):
+            if value.lower() == known.lower():
+                return known
+    return ENABLED
 
 
 def default_action(value: Any) -> str:

@@ -39,7 +39,8 @@ import logging
 from typing import Any, Callable, Mapping, Sequence
 
 from ..arm import ArmClients, response_status
-from ..model import ALLOW, DENY, DISABLED, ENABLED, Change, Mode, Phase, ResourceState, requested_mode
+from ..model import (ALLOW, DENY, DISABLED, ENABLED, SECURED_BY_PERIMETER, Change, Mode, Phase, ResourceState,
+                     requested_mode)
 from ..resource_id import ResourceId
 from .base import ServiceRemediator
 from .common import approved_private_endpoints, lower_ids, missing_subnets, props, public_access, tags_of
@@ -124,7 +125,9 @@ class MessagingNamespaceRemediator(ServiceRemediator):
             id=resource_id,
             location=namespace.get("location", ""),
             tags=tags,
-            public_network_access=DISABLED if both_off else ENABLED,
+            # Either switch at SecuredByPerimeter: the namespace's perimeter governs it (engine skips it).
+            public_network_access=SECURED_BY_PERIMETER if SECURED_BY_PERIMETER in (
+                namespace_public, public_access(rs.get("publicNetworkAccess"))) else DISABLED if both_off else ENABLED,
             default_action=effective_default_action(rs) if rule_set is not None else None,
             vnet_rule_subnet_ids=rule_set_subnet_ids(rs),
             private_endpoint_ids=approved_private_endpoints(p.get("privateEndpointConnections")),

@@ -94,8 +94,7 @@ class SqlServerRemediator(ServiceRemediator):
         Microsoft.Sql/servers/virtualNetworkRules/read
         Microsoft.Sql/servers/virtualNetworkRules/write
         Microsoft.Sql/servers/privateEndpointConnectionsApproval/action
-        Microsoft.Sql/locations/serverAzureAsyncOperation/read
-        Microsoft.Sql/locations/virtualNetworkRulesAzureAsyncOperation/read
+        Microsoft.Sql/locations/*AzureAsyncOperation/read
     """
 
     spec = ServiceSpec(
