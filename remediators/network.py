@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
 from contextlib import nullcontext
 from typing import Any, Callable, Iterable, Mapping
 
@@ -36,7 +35,9 @@ _ETAG_ATTEMPTS = 3
 # A subnet PUT replaces the subnet; two of ours racing on one VNet would each
 # drop the other's endpoint. Serialise them in-process here, and across instances
 # with a blob lease per VNet (vnet_lease.py): If-Match alone is not enforced reliably.
-_vnet_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+# The executor runs a plan's changes on several threads, so the lock for a VNet is made with
+# dict.setdefault, one atomic step (a defaultdict's factory call is not).
+_vnet_locks: dict[str, threading.Lock] = {}
 
 # Regions a service endpoint reaches (learn.microsoft.com/azure/virtual-network/virtual-network-service-endpoints-overview,
 # "Limitations" and "Configuration"): Azure SQL only the VNet's own region; Azure Storage the VNet's
@@ -178,7 +179,7 @@ class NetworkPlanner:
         lease = vnet_lease.lease_from_environment()
         # In-process lock first (threads of this instance), then the blob lease (other instances):
         # the Network RP does not reliably enforce If-Match on subnets (Azure/azure-rest-api-specs#6789).
-        with _vnet_locks[vnet.key], (lease.hold(str(vnet)) if lease else nullcontext()):
+        with _vnet_locks.setdefault(vnet.key, threading.Lock()), (lease.hold(str(vnet)) if lease else nullcontext()):
             for attempt in range(1, _ETAG_ATTEMPTS + 1):
                 # Re-read under the lock: the PUT must carry the subnet as it is now.
                 subnet = network.subnets.get(sid.resource_group, sid.names[0], sid.name)
