@@ -1,7 +1,9 @@
 """Azure Functions entry points (Python v2 programming model): wiring only.
 
-Event Grid → ``on_resource_event`` (filter, enqueue; no ARM calls, answers in
-milliseconds) → queue ``harden-requests`` → ``harden_resource`` (ARM work).
+Event Grid → queue ``resource-events`` (default, infra/: no inbound access) →
+``on_queued_resource_event``, or Event Grid push → ``on_resource_event``
+(infra/ parameter eventDelivery); both filter and enqueue with no ARM calls →
+queue ``harden-requests`` → ``harden_resource`` (ARM work).
 The logic lives in ``remediators/``.
 """
 import os
@@ -9,12 +11,13 @@ import typing
 
 import azure.functions as func
 
-from remediators.handlers import accept_event, event_as_dict, process_message
+from remediators.handlers import accept_event, accept_queued_event, event_as_dict, process_message
 from remediators.runtime import engine_for
 from remediators.settings import Settings, subscriptions_from_env
 from remediators.sweep import run_scheduled_sweep
 
 QUEUE_NAME = "harden-requests"
+EVENTS_QUEUE_NAME = "resource-events"  # infra/main.bicep queueNames.events
 
 app = func.FunctionApp()
 
@@ -26,6 +29,15 @@ def on_resource_event(event: func.EventGridEvent, requests: func.Out[str]) -> No
     message = accept_event(event_as_dict(event), subscriptions_from_env())
     if message is not None:
         requests.set(message)
+
+
+@app.function_name("on_queued_resource_event")
+@app.queue_trigger(arg_name="message", queue_name=EVENTS_QUEUE_NAME, connection="AzureWebJobsStorage")
+@app.queue_output(arg_name="requests", queue_name=QUEUE_NAME, connection="AzureWebJobsStorage")
+def on_queued_resource_event(message: func.QueueMessage, requests: func.Out[str]) -> None:
+    request = accept_queued_event(message.get_body(), subscriptions_from_env())
+    if request is not None:
+        requests.set(request)
 
 
 @app.function_name("harden_resource")

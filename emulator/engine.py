@@ -107,10 +107,15 @@ class Arm:
         self.operations: dict[str, Operation] = {}
         self.timing = Timing()
         self._raise_event = raise_event
+        # Set to model an RP that does enforce If-Match where real Azure does not reliably (subnets).
+        self.enforce_lax_if_match = False
+        # Resources whose provider locks them while an update runs (Rule.exclusive_while_updating): key -> done_at.
+        self._busy_until: dict[str, float] = {}
 
     def reset(self) -> None:
         self.store.clear()
         self.operations.clear()
+        self._busy_until.clear()
         self.timing.reset()
 
     # -- entry points --------------------------------------------------------
@@ -215,10 +220,10 @@ class Arm:
         return Response(200, body)
 
     # -- writes ------------------------------------------------------------------
-    def _preconditions(self, req: ArmRequest, current_etag: str | None, exists: bool) -> None:
-        if_match = req.headers.get("If-Match")
-        if if_match is not None:
-            wanted = {t.strip() for t in if_match.split(",")}
+    def _preconditions(self, req: ArmRequest, current_etag: str | None, exists: bool, *, if_match: bool = True) -> None:
+        if_match_header = req.headers.get("If-Match") if if_match else None
+        if if_match_header is not None:
+            wanted = {t.strip() for t in if_match_header.split(",")}
             if not exists or ("*" not in wanted and current_etag not in wanted):
                 raise precondition_failed()
         if_none = req.headers.get("If-None-Match")
@@ -257,6 +262,8 @@ class Arm:
         op_path = template.format(sub=p.subscription, rg=p.resource_group, ns=ns, loc=location, op=op_id)
         duration = self.timing.lro(p.type or "")
         self.operations[op_id] = Operation(op_path, status, error, time.monotonic() + duration)
+        if catalog.rule_for(p.type or "").exclusive_while_updating:
+            self._busy_until[ids.key(p.raw)] = time.monotonic() + duration
         url = f"{req.base_url}{op_path}?api-version={req.query.get('api-version')}"
         return {"Azure-AsyncOperation": url, **_retry_after(duration)}
 
@@ -279,11 +286,21 @@ class Arm:
         headers = self._lro_headers(req, p, "Failed", err.body()["error"], self._location_of(p.raw, req.body))
         return Response(status, None, headers)
 
+    def _exclusive(self, rule: Rule, p: ids.ArmPath) -> None:
+        """Cosmos DB refuses a write while another update of the account runs (Rule.exclusive_while_updating)."""
+        if rule.exclusive_while_updating and self._busy_until.get(ids.key(p.raw), 0.0) > time.monotonic():
+            raise ArmError(412, "PreconditionFailed",
+                           f"There is another user operation in progress which requires an exclusive lock on "
+                           f"[{p.name}]. Please retry after sometime.\r\nActivityId: {uuid.uuid4()}, "
+                           "Microsoft.Azure.Documents.Common/2.14.0")
+
     def _put(self, req: ArmRequest, p: ids.ArmPath, rule: Rule) -> Response:
         self._check_parent(p)
+        self._exclusive(rule, p)
         existing = self.store.get(p.raw)
         current = existing.body if existing else self.store.render(p.raw)  # implicit singletons count as existing
-        self._preconditions(req, (current or {}).get("etag"), current is not None)
+        self._preconditions(req, (current or {}).get("etag"), current is not None,
+                            if_match=rule.if_match_enforced or self.enforce_lax_if_match)
         if rule.tracked and isinstance(req.body, dict) and not req.body.get("location"):
             raise bad_request("LocationRequired", "The location property is required for this definition.")
         w = rules.prepare(self.store, rule, p, req.body, existing.body if existing else None, "PUT")
@@ -296,6 +313,7 @@ class Arm:
 
     def _patch(self, req: ArmRequest, p: ids.ArmPath, rule: Rule) -> Response:
         self._check_parent(p)
+        self._exclusive(rule, p)
         current = self.store.render(p.raw)
         if current is None:
             raise not_found(rule.type, p.name, p.resource_group)

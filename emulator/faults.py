@@ -81,3 +81,30 @@ class FaultList:
     def __len__(self) -> int:
         with self._lock:
             return len(self._faults)
+
+
+def cosmos_exclusive_lock(account_name: str, *, method: str = "PATCH", times: int | None = 1) -> Fault:
+    """Cosmos DB's answer to a write while another update of the account runs.
+
+    Status, code and wording from real responses (hashicorp/terraform-provider-azurerm#15842,
+    #17233): 412 ``PreconditionFailed`` "There is another user operation in progress which
+    requires an exclusive lock on [<account>]. Please retry after sometime." The emulator applies
+    writes at once, so a concurrent update is modelled by injecting this answer.
+    """
+    return Fault(method=method, path_contains=f"/Microsoft.DocumentDB/databaseAccounts/{account_name}", status=412,
+                 code="PreconditionFailed",
+                 message=(f"There is another user operation in progress which requires an exclusive lock on "
+                          f"[{account_name}]. Please retry after sometime.\r\nActivityId: "
+                          "838da911-2724-4636-a27a-3da6527c29b7, Microsoft.Azure.Documents.Common/2.14.0"),
+                 times=times)
+
+
+def slow_subnet_put(seconds: float) -> Fault:
+    """Every subnet PUT waits ``seconds`` between the request body arriving and its commit.
+
+    Widens the read-merge-write window so that a lost update between two writers of one
+    subnet (the Network RP ignores If-Match on subnets, azure-rest-api-specs#6789) becomes
+    observable. The wait happens outside the emulator's lock, so other requests (the other
+    writer's GET) are served meanwhile.
+    """
+    return Fault(method="PUT", path_contains="/subnets/", latency_s=seconds, times=None)

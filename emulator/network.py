@@ -51,10 +51,34 @@ DELEGATION_ACTIONS = {
 
 # -- subnets --------------------------------------------------------------------------
 
+# Regions a service endpoint reaches, as ARM reports them in ``serviceEndpoints[].locations``
+# (learn.microsoft.com/azure/virtual-network/virtual-network-service-endpoints-overview, "Limitations"):
+# Microsoft.Sql only the VNet's region; Microsoft.Storage the VNet's region and its pair (a real GET shows
+# {"service": "Microsoft.Storage", "locations": ["westus", "eastus"]}); other services "*".
+# Pairs: learn.microsoft.com/azure/reliability/cross-region-replication-azure (a subset).
+REGION_PAIRS = {
+    "westeurope": "northeurope", "northeurope": "westeurope", "eastus": "westus", "westus": "eastus",
+    "eastus2": "centralus", "centralus": "eastus2", "uksouth": "ukwest", "ukwest": "uksouth",
+    "swedencentral": "swedensouth", "germanywestcentral": "germanynorth", "francecentral": "francesouth",
+    "southeastasia": "eastasia", "eastasia": "southeastasia", "australiaeast": "australiasoutheast",
+}
+
+
+def _endpoint_locations(service: str, vnet_region: str) -> list[str]:
+    kind = service.lower()
+    if not vnet_region or kind not in ("microsoft.sql", "microsoft.storage"):
+        return ["*"]
+    if kind == "microsoft.sql":
+        return [vnet_region]
+    return [vnet_region, REGION_PAIRS[vnet_region]] if vnet_region in REGION_PAIRS else [vnet_region]
+
+
 def _normalize_subnet(w: Write) -> None:
+    vnet = w.store.get(w.path.parent_id)
+    vnet_region = str((vnet.body.get("location") if vnet else None) or "").replace(" ", "").lower()
     for se in w.props.get("serviceEndpoints") or []:
         if isinstance(se, dict):
-            se.setdefault("locations", ["*"])
+            se.setdefault("locations", _endpoint_locations(str(se.get("service", "")), vnet_region))
             se["provisioningState"] = "Succeeded"
     for d in w.props.get("delegations") or []:
         if not isinstance(d, dict):
@@ -111,6 +135,10 @@ def _subnet_after_write(w: Write) -> None:
 
 SUBNET = Rule(
     type=f"{NET}/virtualNetworks/subnets",
+    # The Network RP does not reliably enforce If-Match on subnet PUTs (Azure/azure-rest-api-specs#6789;
+    # hashicorp/terraform-provider-azurerm#13726 locks client-side for that reason): ignored here unless
+    # the emulator's ``enforce_subnet_if_match`` is set.
+    if_match_enforced=False,
     lro_put=True,
     lro_delete=True,
     delete_status=202,

@@ -229,7 +229,28 @@ def _sql_vnet_rule_validate(w: Write) -> ArmError | None:
         what = "does not exist" if reason == "missing" else "does not have the Microsoft.Sql service endpoint enabled"
         return bad_request("VirtualNetworkRuleBadRequest", f"The virtual network rule '{w.path.name}' is invalid: subnet '{subnet_id}' {what}.")
 
-    return subnet_endpoint_error(w.store, w.props.get("virtualNetworkSubnetId"), "Microsoft.Sql", error)
+    subnet_id = w.props.get("virtualNetworkSubnetId")
+    err = subnet_endpoint_error(w.store, subnet_id, "Microsoft.Sql", error)
+    return err or _sql_region_error(w, str(subnet_id))
+
+
+def _sql_region_error(w: Write, subnet_id: str) -> ArmError | None:
+    """SQL service endpoints apply only within the VNet's region (virtual-network-service-endpoints-overview,
+    "Limitations"); the Network RP refuses the ACL with this code and wording (as relayed for the
+    Microsoft.Sql endpoint in Azure/azure-service-operator#1006)."""
+    server = w.store.get(w.path.parent_id)
+    vnet = w.store.get(subnet_id.rsplit("/subnets/", 1)[0])
+    if server is None or vnet is None:
+        return None
+    server_region = str(server.body.get("location") or "").replace(" ", "").lower()
+    vnet_region = str(vnet.body.get("location") or "").replace(" ", "").lower()
+    if not server_region or not vnet_region or server_region == vnet_region:
+        return None
+    return bad_request(
+        "VirtualNetworkRuleBadRequest",
+        f"Network resource provider returned following error: 'Microsoft.Sql resources in {server_region} cannot "
+        f"be ACL-ed to virtual network {vnet.id} in {vnet_region}. Only resources in {vnet_region} can be ACL-ed "
+        "to this virtual network.'.")
 
 
 SQL_VNET_RULE = Rule(
@@ -294,6 +315,10 @@ COSMOS = Rule(
     lro_delete=True,
     delete_status=202,
     read_only=("documentEndpoint", "writeLocations", "readLocations", "failoverPolicies", "instanceId", "keysMetadata"),
+    # A write while an update of the account runs: 412 PreconditionFailed "There is another user operation in
+    # progress which requires an exclusive lock on [<account>]. Please retry after sometime." (real responses in
+    # hashicorp/terraform-provider-azurerm#15842 and #17233). Visible once the emulator's timing is on.
+    exclusive_while_updating=True,
     embeds=(CONNECTION_EMBED,),
     defaults=(_cosmos_defaults,),
     validate=(check_enum("publicNetworkAccess", *PUBLIC_ACCESS), _cosmos_vnet_rules),

@@ -24,6 +24,20 @@ from .store import Record, Store
 MANUAL_APPROVAL = "manualApproval"
 
 STORAGE_GROUPS = ("blob", "file", "queue", "table", "web", "dfs")
+# Sub-resources each account kind offers (learn.microsoft.com/azure/storage/common/storage-private-endpoints;
+# legacy BlobStorage holds blobs only: storage/common/storage-account-overview "Legacy storage account types").
+# General-purpose v1 has none: "Private endpoints are not available for general-purpose v1 storage accounts."
+_STORAGE_KIND_GROUPS = {
+    "storagev2": STORAGE_GROUPS,
+    "blockblobstorage": ("blob", "dfs"),
+    "filestorage": ("file",),
+    "blobstorage": ("blob",),
+    "storage": (),
+}
+# Read-access secondaries exist for these services on RA-GRS / RA-GZRS only (secondaryEndpoints in
+# StorageAccounts_GetProperties; Azure Files has no read-access secondary). Zones: private-endpoint-dns
+# lists "<group>, <group>_secondary" against one privatelink zone.
+_STORAGE_SECONDARY = ("blob", "queue", "table", "web", "dfs")
 
 
 def _tier(body: dict) -> str:
@@ -43,10 +57,26 @@ def _cosmos_groups(body: dict) -> tuple[str, ...]:
         api = "Table"
     else:
         api = "Sql"
-    return (api, "Analytical") if get_in(body, "properties", "enableAnalyticalStorage") else (api,)
+    # Gremlin and Table accounts also offer Sql: "You can also access the Gremlin and Table API accounts
+    # through the SQL API, so there are two entries for these APIs" (cosmos-db/how-to-configure-private-endpoints).
+    groups = (api, "Sql") if api in ("Gremlin", "Table") else (api,)
+    return groups + ("Analytical",) if get_in(body, "properties", "enableAnalyticalStorage") else groups
+
+
+def _storage_groups(body: dict) -> tuple[str, ...]:
+    kind = str(body.get("kind") or "StorageV2").lower()
+    groups = _STORAGE_KIND_GROUPS.get(kind, STORAGE_GROUPS)
+    sku = str(get_in(body, "sku", "name") or "").lower()
+    if kind == "storagev2" and sku.startswith("premium"):
+        groups = ("blob",)  # premium page blob accounts hold page blobs only (storage-account-overview)
+    if sku.endswith(("_ragrs", "_ragzrs")):
+        groups += tuple(g + "_secondary" for g in groups if g in _STORAGE_SECONDARY)
+    return groups
 
 
 def _storage_check(body: dict, group: str) -> str | None:
+    if ieq(body.get("kind"), "Storage"):
+        return "Private endpoints are not available for general-purpose v1 storage accounts."
     if group.lower().startswith("dfs") and not get_in(body, "properties", "isHnsEnabled"):
         return "The dfs sub-resource requires a storage account with hierarchical namespace (isHnsEnabled) enabled."
     return None
@@ -86,12 +116,7 @@ TARGETS: dict[str, LinkTarget] = {
     t.type.lower(): t
     for t in (
         LinkTarget("Microsoft.KeyVault/vaults", lambda b: ("vault",), lambda n, g: f"{n}.vault.azure.net"),
-        LinkTarget(
-            "Microsoft.Storage/storageAccounts",
-            lambda b: STORAGE_GROUPS + tuple(g + "_secondary" for g in STORAGE_GROUPS),
-            _storage_fqdn,
-            _storage_check,
-        ),
+        LinkTarget("Microsoft.Storage/storageAccounts", _storage_groups, _storage_fqdn, _storage_check),
         LinkTarget("Microsoft.Sql/servers", lambda b: ("sqlServer",), lambda n, g: f"{n}.database.windows.net",
                    connection_provisioning="Ready"),  # ServerGet.json shows "Ready"
         LinkTarget("Microsoft.DocumentDB/databaseAccounts", _cosmos_groups,
@@ -170,15 +195,17 @@ def validate_private_endpoint(w: Write) -> ArmError | None:
         if target is None:
             return _rp_failed(target_rec.type, "PrivateLinkServiceNotFound", "The resource type does not support private endpoints.")
         group = groups[0]
+        # The target's own refusal (tier, account kind) first: it names the real cause.
+        problem = target.check(target_rec.body, group)
+        if problem:
+            return _rp_failed(target.type, "PrivateEndpointNotSupportedForTarget", problem)
         if not _group_ok(target, target_rec.body, group):
+            # A group the account's kind/SKU does not offer (e.g. queue on FileStorage, blob_secondary on LRS).
             return _rp_failed(
                 target.type,
                 "InvalidPrivateLinkServiceConnectionGroupId",
                 f"Invalid groupId '{group}'. Supported group ids: {', '.join(target.groups(target_rec.body))}.",
             )
-        problem = target.check(target_rec.body, group)
-        if problem:
-            return _rp_failed(target.type, "PrivateEndpointNotSupportedForTarget", problem)
     return None
 
 

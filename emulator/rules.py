@@ -81,6 +81,8 @@ class Rule:
     after_delete: Sequence[AfterDelete] = ()
     renderers: Sequence[Renderer] = ()
     provisioning_state: bool = True  # the RP reports properties.provisioningState
+    if_match_enforced: bool = True  # False: If-Match is ignored on PUT (subnets: azure-rest-api-specs#6789)
+    exclusive_while_updating: bool = False  # a write while its own LRO runs: 412 "exclusive lock" (Cosmos DB)
     implicit: Implicit | None = None  # body of a resource that exists without being stored
     list_implicit: tuple[str, ...] = ()  # names of implicit children a collection GET includes
     actions: dict[str, Callable[[Store, Record, Any], tuple[int, Any]]] = field(default_factory=dict)

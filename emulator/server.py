@@ -35,6 +35,7 @@ import trustme
 from . import clouds
 from . import events as ev
 from . import resourcegraph
+from .authz import Authorizer
 from .engine import Arm, ArmRequest, Caller, Response
 from .errors import ArmError
 from .faults import FaultList
@@ -135,6 +136,8 @@ class Emulator:
         self.throttle = Throttle()  # ARM's token buckets; off until throttle.enable()
         # Management group name (lower-case) -> subscription ids, for Resource Graph scopes.
         self.management_groups: dict[str, list[str]] = {}
+        # Role assignments per client id (emulator/authz.py); none = unrestricted. Survive reset().
+        self.authz = Authorizer()
         self._lock = threading.RLock()
         self._tokens: dict[str, _Token] = {}
         self._requests: list[RecordedRequest] = []
@@ -185,11 +188,31 @@ class Emulator:
         """Forget all resources, operations, requests, events, notifications and faults (tokens stay valid)."""
         with self._lock:
             self._arm.reset()
+            self._arm.enforce_lax_if_match = False
             self._requests.clear()
             self._events.clear()
             self._notifications.clear()
             self.cloud = "AzureCloud"
         self.faults.clear()
+
+    @property
+    def enforce_subnet_if_match(self) -> bool:
+        """Off by default: like the Network RP, subnet PUTs ignore If-Match (azure-rest-api-specs#6789)."""
+        return self._arm.enforce_lax_if_match
+
+    @enforce_subnet_if_match.setter
+    def enforce_subnet_if_match(self, value: bool) -> None:
+        with self._lock:
+            self._arm.enforce_lax_if_match = value
+
+    def assign_role(self, client_id: str, actions: Any, *, scope: str = "", not_actions: Any = ()) -> None:
+        """Give ``client_id`` a role holding ``actions`` at ``scope`` ("" = everywhere); from then on ARM
+        requests of that client are authorized as Azure RBAC does (emulator/authz.py)."""
+        self.authz.assign(client_id, actions, scope=scope, not_actions=not_actions)
+
+    def unassign_roles(self, client_id: str) -> None:
+        """Remove every role of ``client_id``: its requests are unrestricted again."""
+        self.authz.unassign(client_id)
 
     # -- addresses -------------------------------------------------------------
     @property
@@ -378,6 +401,12 @@ class Emulator:
         caller = self._caller(headers)
         if resp is None and caller is None:
             resp = self._unauthorized(headers)
+        if resp is None and caller is not None:
+            # ARM authorizes before the resource provider (or a fault) sees the request.
+            denied = self.authz.check(client_id=caller.client_id, principal_id=caller.principal_id,
+                                      method=method, path=path, body=body)
+            if denied is not None:
+                resp = Response(denied.status, denied.body())
         fault = self.faults.take(method, path) if resp is None else None
         if fault and fault.latency_s:
             time.sleep(fault.latency_s)

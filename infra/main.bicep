@@ -1,7 +1,7 @@
 targetScope = 'subscription'
 
 metadata name = 'PaaS network hardener'
-metadata description = 'Deploys the remediator into a landing-zone subscription: a Flex Consumption function app with its identity, storage and monitoring, the subscription event feed, the notification topic, the optional landing-zone network, and a custom role holding exactly the actions the remediators need. Composition only: every resource lives in a module.'
+metadata description = 'Deploys the remediator into a landing-zone subscription with no public endpoint of its own: a Flex Consumption function app (VNet-integrated, inbound closed) with its identity, storage (private endpoints) and monitoring, the subscription event feed delivered to a Storage queue, the notification topic, the optional landing-zone network, and custom roles holding exactly the actions the remediators need, at the scope each is needed. Composition only: every resource lives in a module.'
 
 // ------------------------------------------------------------------------------------------------------------------
 // Parameters
@@ -41,14 +41,44 @@ param virtualNetworkAddressing addressingType = {
 @description('Optional. Bring your own network: resource ID of the subnet the remediator creates private endpoints in. Required when createNetwork is false.')
 param privateEndpointSubnetResourceId string = ''
 
-@description('Optional. Bring your own network: resource ID of the subnet the function app integrates with. It must be delegated to Microsoft.App/environments and have the Microsoft.Storage service endpoint. Required when createNetwork is false.')
+@description('Optional. Bring your own network: resource ID of the subnet the function app integrates with. It must be delegated to Microsoft.App/environments and reach Azure Resource Manager, Entra ID and the private endpoint subnet. Required when createNetwork is false.')
 param functionSubnetResourceId string = ''
 
 @description('Optional. Bring your own network: comma-separated resource IDs of the subnets that service-endpoint VNet rules admit. Required when createNetwork is false.')
 param serviceEndpointSubnetResourceIds string = ''
 
-@description('Optional. Bring your own network: resource ID of the resource group holding the privatelink.* private DNS zones. Required when createNetwork is false.')
+@description('Optional. Bring your own network: resource ID of the resource group holding the privatelink.* private DNS zones (in an Azure Landing Zone: the central zones in the connectivity subscription). Required when createNetwork is false.')
 param privateDnsZonesResourceGroupResourceId string = ''
+
+@description('Optional. Comma-separated names of the resource groups (in this subscription) whose resources the remediator may change. Empty: the whole subscription. See README "Blast radius".')
+param remediatorScopeResourceGroupNames string = ''
+
+@description('Optional. How resource events reach the app. StorageQueue (default): Event Grid writes them to a queue of the app\'s storage account with the system topic\'s identity; the app needs no inbound access and the event subscription is declared here. AzureFunction: Event Grid pushes to the on_resource_event function; the app needs public network access (restricted to the AzureEventGrid service tag), and the subscription can only be created once the code is deployed (postdeploy hook).')
+@allowed([
+  'StorageQueue'
+  'AzureFunction'
+])
+param eventDelivery string = 'StorageQueue'
+
+@description('Optional. A public IP address (a.b.c.d) admitted to the function app\'s SCM (deployment) site only, so that azd deploy works from outside the network for a first trial. Turns the app\'s public network access on (main site still closed). Empty (default): deploy from inside the network (functionAppPrivateEndpoint).')
+param deployerIpAddress string = ''
+
+@description('Optional. Create a private endpoint for the function app (sites) in the private endpoint subnet, for deployments from a runner inside the network.')
+param functionAppPrivateEndpoint bool = false
+
+@description('Optional. Public network access of the app\'s storage account. Disabled (default): the app uses private endpoints and Event Grid comes in as a trusted service. Enabled: selected networks only (the function subnet over a service endpoint), for networks that cannot resolve private endpoints; needs an ALZ policy exemption.')
+@allowed([
+  'Disabled'
+  'Enabled'
+])
+param storagePublicNetworkAccess string = 'Disabled'
+
+@description('Optional. Public network access of the notification topic (not in ALZ Deny-PublicPaaSEndpoints). Enabled (default): the app publishes with Entra ID over its outbound path; Disabled: subscribers and the app need a private endpoint for the topic, which this template does not create.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param notificationTopicPublicNetworkAccess string = 'Enabled'
 
 @description('Optional. What the remediator does with handled resources that carry no harden tag (HARDEN_UNTAGGED).')
 @allowed([
@@ -60,7 +90,7 @@ param untaggedMode string = 'report'
 @description('Optional. Report what would change without changing anything (HARDEN_DRY_RUN). Keep true for a first deployment.')
 param dryRun bool = true
 
-@description('Optional. Subscribe the function to the subscription resource events. Event Grid checks that the function exists, so turn this on only once the code is deployed; the azd postdeploy hook does it.')
+@description('Optional. eventDelivery AzureFunction only: subscribe the function to the subscription resource events. Event Grid checks that the function exists, so turn this on only once the code is deployed; the azd postdeploy hook does it. Queue delivery is always declared.')
 param subscribeToEvents bool = false
 
 @description('Optional. Name of an existing Microsoft.Resources.Subscriptions system topic of this subscription to reuse (Azure allows one per subscription). A new topic is created when empty.')
@@ -123,6 +153,7 @@ var systemTopicResourceGroupName = !empty(existingSystemTopicName) ? existingSys
 
 // Names the function code relies on (function_app.py).
 var queueNames = {
+  events: 'resource-events'
   work: 'harden-requests'
   poison: 'harden-requests-poison'
   notifications: 'harden-notifications'
@@ -148,11 +179,44 @@ var effectivePrivateEndpointSubnetResourceId = createNetwork ? network.outputs.p
 var effectiveServiceEndpointSubnetResourceIds = createNetwork ? network.outputs.workloadSubnetResourceId : serviceEndpointSubnetResourceIds
 var effectiveDnsZonesResourceGroupResourceId = createNetwork ? network.outputs.privateDnsZonesResourceGroupResourceId : privateDnsZonesResourceGroupResourceId
 
-// Zones brought from another subscription are outside the subscription-scope role: see rbac/dns-zones-role.bicep.
-var broughtDnsZonesResourceGroupResourceId = !empty(privateDnsZonesResourceGroupResourceId) ? privateDnsZonesResourceGroupResourceId : '${subscription().id}/resourceGroups/${rgName}'
-var dnsZonesSubscriptionId = split(broughtDnsZonesResourceGroupResourceId, '/')[2]
-var dnsZonesResourceGroupName = split(broughtDnsZonesResourceGroupResourceId, '/')[4]
-var dnsZonesInOtherSubscription = !createNetwork && toLower(dnsZonesSubscriptionId) != toLower(subscription().subscriptionId)
+// Where each network piece lives, from parameters only (role assignments are looped over them, and loops may only
+// read values known when the deployment starts). The created network lives in the remediator's resource group.
+var ownResourceGroup = {
+  subscriptionId: subscription().subscriptionId
+  resourceGroupName: rgName
+}
+var endpointSubnetGroup = createNetwork ? ownResourceGroup : {
+  subscriptionId: split(privateEndpointSubnetResourceId, '/')[2]
+  resourceGroupName: split(privateEndpointSubnetResourceId, '/')[4]
+}
+// (Loops rather than map(), and a variable as each filter()'s input: checkov's Bicep parser reads no more.)
+var serviceEndpointSubnetIdParts = split(serviceEndpointSubnetResourceIds, ',')
+var serviceEndpointSubnetIdList = filter(serviceEndpointSubnetIdParts, id => length(trim(id)) > 0)
+var broughtServiceEndpointSubnetGroups = [for id in serviceEndpointSubnetIdList: {
+  subscriptionId: split(trim(id), '/')[2]
+  resourceGroupName: split(trim(id), '/')[4]
+}]
+// union() with an empty array removes duplicates: one role per resource group, however many subnets it holds.
+var serviceEndpointSubnetGroups = createNetwork ? [ownResourceGroup] : union(broughtServiceEndpointSubnetGroups, [])
+var dnsZonesGroup = createNetwork ? ownResourceGroup : {
+  subscriptionId: split(privateDnsZonesResourceGroupResourceId, '/')[2]
+  resourceGroupName: split(privateDnsZonesResourceGroupResourceId, '/')[4]
+}
+// Every subscription the remediator writes in: long-running operations are polled at subscription-level URLs there.
+var serviceEndpointSubscriptionIds = [for group in serviceEndpointSubnetGroups: group.subscriptionId]
+var networkSubscriptionIds = union([endpointSubnetGroup.subscriptionId, dnsZonesGroup.subscriptionId], serviceEndpointSubscriptionIds)
+var otherSubscriptionIds = filter(networkSubscriptionIds, id => toLower(id) != toLower(subscription().subscriptionId))
+var remediatorScopeGroupList = split(remediatorScopeResourceGroupNames, ',')
+var remediatorScopeGroupNames = [for name in remediatorScopeGroupList: trim(name)]
+var remediatorScopeGroups = filter(remediatorScopeGroupNames, name => length(name) > 0)
+
+// The app's own private endpoints register in the privatelink zones of the zones resource group.
+var dnsZonesResourceGroupId = '/subscriptions/${dnsZonesGroup.subscriptionId}/resourceGroups/${dnsZonesGroup.resourceGroupName}'
+var storageEndpointGroups = [
+  'blob'
+  'queue'
+]
+var appPublicNetworkAccess = (eventDelivery == 'AzureFunction' || !empty(deployerIpAddress)) ? 'Enabled' : 'Disabled'
 
 var remediatorSettings = {
   HARDEN_SUBSCRIPTION_IDS: subscription().subscriptionId
@@ -227,6 +291,7 @@ module notificationTopic 'modules/events/notification-topic.bicep' = {
   scope: rg
   params: {
     name: names.notificationTopic
+    topicPublicNetworkAccess: notificationTopicPublicNetworkAccess
     senderPrincipalId: identity.outputs.principalId
     location: location
     tags: allTags
@@ -241,10 +306,12 @@ module storage 'modules/storage/function-storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
     queueNames: [
+      queueNames.events
       queueNames.work
       queueNames.poison
       queueNames.notifications
     ]
+    publicNetworkAccess: storagePublicNetworkAccess
     allowedSubnetResourceIds: [
       effectiveFunctionSubnetResourceId
     ]
@@ -268,24 +335,54 @@ module storage 'modules/storage/function-storage.bicep' = {
         description: 'Event Grid system topic: dead-letter undeliverable resource events.'
       }
     ]
-    queueRoleAssignments: notificationQueueEnabled ? [
+    queueRoleAssignments: concat([
+      {
+        scopeName: queueNames.events
+        principalId: systemTopic.outputs.principalId
+        roleDefinitionId: builtInRoles.storageQueueDataMessageSender
+        description: 'Event Grid system topic: deliver resource events to the event queue.'
+      }
+    ], notificationQueueEnabled ? [
       {
         scopeName: queueNames.notifications
         principalId: notificationTopic.outputs.principalId
         roleDefinitionId: builtInRoles.storageQueueDataMessageSender
         description: 'Notification topic: deliver notifications to the example queue.'
       }
-    ] : []
+    ] : [])
     skuName: storageSkuName
     location: location
     tags: allTags
   }
 }
 
+// The app reaches its storage through private endpoints in the endpoint subnet (no public network access).
+module storageEndpoints 'modules/network/private-endpoint.bicep' = [for group in storageEndpointGroups: {
+  name: 'remediator-storage-pe-${group}'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}${names.storage}-${group}'
+    subnetResourceId: effectivePrivateEndpointSubnetResourceId
+    targetResourceId: storage.outputs.resourceId
+    groupId: group
+    privateDnsZoneResourceIds: [
+      '${dnsZonesResourceGroupId}/providers/Microsoft.Network/privateDnsZones/privatelink.${group}.${environment().suffixes.storage}'
+    ]
+    location: location
+    tags: allTags
+  }
+  dependsOn: [
+    network
+  ]
+}]
+
 module functionApp 'modules/host/function-app.bicep' = {
   name: 'remediator-function-app'
   scope: rg
   params: {
+    publicNetworkAccess: appPublicNetworkAccess
+    allowEventGridPush: eventDelivery == 'AzureFunction'
+    deployerIpAddress: deployerIpAddress
     name: names.functionApp
     planName: names.plan
     identityResourceId: identity.outputs.resourceId
@@ -301,34 +398,109 @@ module functionApp 'modules/host/function-app.bicep' = {
     location: location
     tags: allTags
   }
+  dependsOn: [
+    storageEndpoints
+  ]
 }
 
+// Deployment from a runner inside the network: azd deploy publishes through the SCM site's private endpoint.
+module functionAppEndpoint 'modules/network/private-endpoint.bicep' = if (functionAppPrivateEndpoint) {
+  name: 'remediator-function-app-pe'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}${names.functionApp}'
+    subnetResourceId: effectivePrivateEndpointSubnetResourceId
+    targetResourceId: functionApp.outputs.resourceId
+    groupId: 'sites'
+    privateDnsZoneResourceIds: [
+      '${dnsZonesResourceGroupId}/providers/Microsoft.Network/privateDnsZones/privatelink.azurewebsites.net'
+    ]
+    location: location
+    tags: allTags
+  }
+}
+
+// Each role holds only the actions needed at its scope (infra/remediator-role-scopes.json).
 module remediatorRole 'modules/rbac/remediator-role.bicep' = {
   name: 'remediator-role-${resourceToken}'
   params: {
     principalId: identity.outputs.principalId
     environmentName: environmentName
+    resourceGroupNames: remediatorScopeGroups
   }
+  dependsOn: [
+    rg
+  ]
 }
 
-module dnsZonesRole 'modules/rbac/dns-zones-role.bicep' = if (dnsZonesInOtherSubscription) {
-  name: 'remediator-dns-zones-role-${resourceToken}'
-  scope: resourceGroup(dnsZonesSubscriptionId, dnsZonesResourceGroupName)
+module subscriptionReadsRole 'modules/rbac/subscription-reads-role.bicep' = {
+  name: 'remediator-subscription-reads-role-${resourceToken}'
   params: {
     principalId: identity.outputs.principalId
     environmentName: environmentName
   }
 }
 
-module resourceEvents 'modules/events/resource-events-subscription.bicep' = if (subscribeToEvents) {
+module otherSubscriptionReadsRoles 'modules/rbac/subscription-reads-role.bicep' = [for subscriptionId in otherSubscriptionIds: {
+  name: 'remediator-subscription-reads-role-${uniqueString(subscriptionId, resourceToken)}'
+  scope: subscription(subscriptionId)
+  params: {
+    principalId: identity.outputs.principalId
+    environmentName: environmentName
+  }
+}]
+
+module endpointSubnetRole 'modules/rbac/scoped-role.bicep' = {
+  name: 'remediator-endpoint-subnet-role-${resourceToken}'
+  scope: resourceGroup(endpointSubnetGroup.subscriptionId, endpointSubnetGroup.resourceGroupName)
+  params: {
+    principalId: identity.outputs.principalId
+    environmentName: environmentName
+    roleKind: 'privateEndpointSubnet'
+  }
+  dependsOn: [
+    rg
+  ]
+}
+
+module serviceEndpointSubnetRoles 'modules/rbac/scoped-role.bicep' = [for group in serviceEndpointSubnetGroups: {
+  name: 'remediator-service-endpoint-role-${uniqueString(group.subscriptionId, group.resourceGroupName, resourceToken)}'
+  scope: resourceGroup(group.subscriptionId, group.resourceGroupName)
+  params: {
+    principalId: identity.outputs.principalId
+    environmentName: environmentName
+    roleKind: 'serviceEndpointSubnets'
+  }
+  dependsOn: [
+    rg
+  ]
+}]
+
+module dnsZonesRole 'modules/rbac/scoped-role.bicep' = {
+  name: 'remediator-dns-zones-role-${resourceToken}'
+  scope: resourceGroup(dnsZonesGroup.subscriptionId, dnsZonesGroup.resourceGroupName)
+  params: {
+    principalId: identity.outputs.principalId
+    environmentName: environmentName
+    roleKind: 'privateDnsZones'
+  }
+  dependsOn: [
+    rg
+  ]
+}
+
+// Queue delivery is declared here (no post-deploy step); push delivery only once the function exists (postdeploy hook).
+module resourceEvents 'modules/events/resource-events-subscription.bicep' = if (eventDelivery == 'StorageQueue' || subscribeToEvents) {
   name: 'remediator-resource-events-${resourceToken}'
   scope: resourceGroup(systemTopicResourceGroupName)
   params: {
     name: names.resourceEventsSubscription
     systemTopicName: systemTopic.outputs.name
-    functionAppResourceId: functionApp.outputs.resourceId
-    deadLetterStorageAccountResourceId: storage.outputs.resourceId
+    storageAccountResourceId: storage.outputs.resourceId
     deadLetterContainerName: storage.outputs.deadLetterContainerName
+    deliveryMode: eventDelivery
+    eventQueueName: queueNames.events
+    functionAppResourceId: functionApp.outputs.resourceId
   }
   dependsOn: [
     remediatorRole
@@ -364,6 +536,12 @@ type addressingType = {
 
 @description('The region of the deployment.')
 output AZURE_LOCATION string = location
+
+@description('The subscription of the deployment (the postdeploy hook passes it to az: az and azd keep separate defaults).')
+output AZURE_SUBSCRIPTION_ID string = subscription().subscriptionId
+
+@description('How resource events reach the app (StorageQueue or AzureFunction).')
+output REMEDIATOR_EVENT_DELIVERY string = eventDelivery
 
 @description('The tenant of the deployment.')
 output AZURE_TENANT_ID string = tenant().tenantId

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ResponseNotReadError, StreamClosedError, StreamConsumedError
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 
@@ -30,15 +31,41 @@ TRANSIENT_ERROR_CODES = frozenset({
 })
 
 
+# Cosmos DB answers a write that arrives while another update of the account runs with
+# 412 PreconditionFailed "There is another user operation in progress which requires an
+# exclusive lock on [<account>]. Please retry after sometime." (real responses quoted in
+# hashicorp/terraform-provider-azurerm#15842 and #17233). No If-Match was sent, so it is
+# not a lost race of ours: it is "busy", and a later attempt succeeds.
+EXCLUSIVE_LOCK_MARKER = "requires an exclusive lock"
+
+
+def _error_of(response: Any) -> tuple[str | None, str]:
+    try:
+        # Long-running writes are sent with stream=True: read the (small) error body first, or
+        # text() raises ResponseNotReadError, an AzureError the retry policy would then retry
+        # itself, with no backoff. read() caches the body for the caller's deserialisation.
+        read = getattr(response, "read", None)
+        if callable(read):
+            read()
+        body = json.loads(response.text())
+    except (ValueError, TypeError, AttributeError, ResponseNotReadError, StreamConsumedError, StreamClosedError):
+        return None, ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None, ""
+    code, message = error.get("code"), error.get("message")
+    return (code if isinstance(code, str) else None), (message if isinstance(message, str) else "")
+
+
 def error_code_of(response: Any) -> str | None:
     """The ARM error code in a response body, if it has one."""
-    try:
-        body = json.loads(response.text())
-    except (ValueError, TypeError, AttributeError):
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else None
+    return _error_of(response)[0]
+
+
+def is_exclusive_lock_conflict(response: Any) -> bool:
+    """Cosmos DB's transient 412 "operation in progress which requires an exclusive lock"."""
+    code, message = _error_of(response)
+    return code is not None and code.lower() == "preconditionfailed" and EXCLUSIVE_LOCK_MARKER in message.lower()
 
 
 def response_status(pipeline_response: PipelineResponse, _deserialized: Any, _headers: Any) -> int:
@@ -53,7 +80,8 @@ def response_status(pipeline_response: PipelineResponse, _deserialized: Any, _he
 
 
 class ArmRetryPolicy(RetryPolicy):
-    """azure-core's retry policy, plus ARM's "busy, try again" conflicts.
+    """azure-core's retry policy, plus ARM's "busy, try again" conflicts (409/429 codes above,
+    and Cosmos DB's 412 "exclusive lock").
 
     Our writes set absolute values, so retrying a PATCH is as safe as a PUT.
     """
@@ -73,6 +101,9 @@ class ArmRetryPolicy(RetryPolicy):
         if status in (409, 429) and settings["total"]:
             code = error_code_of(response.http_response)
             return code is not None and code.lower() in TRANSIENT_ERROR_CODES
+        if status == 412 and settings["total"]:
+            # Only Cosmos DB's "exclusive lock" 412; an If-Match 412 is ours to re-read and merge.
+            return is_exclusive_lock_conflict(response.http_response)
         return False
 
 

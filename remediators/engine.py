@@ -189,7 +189,8 @@ class Engine:
         if not subnets:
             raise SettingsError("HARDEN_SERVICE_ENDPOINT_SUBNET_IDS is not set; "
                                 "harden=service-endpoint needs it")
-        changes = self._network.plan_service_endpoints(service.spec.service_endpoint, subnets)
+        changes = self._network.plan_service_endpoints(service.spec.service_endpoint, subnets,
+                                                       location=state.location)
         changes += service.plan_vnet_rules(arm, state, subnets)
         return changes, []
 

@@ -106,6 +106,35 @@ def _show(value: Any) -> str:
     return repr(value[:80]) if isinstance(value, str) else f"<{type(value).__name__}>"
 
 
+class InvalidEvent(ValueError):
+    """A queue message that is not an Event Grid schema event."""
+
+
+# Event Grid's Storage queue handler writes each event, in the subscription's delivery schema
+# (EventGridSchema here), as one message; the Functions Queues extension base64-decodes it
+# (the default messageEncoding) before the function sees it. Sources: learn.microsoft.com/azure/
+# event-grid/handler-storage-queues; MicrosoftDocs/azure-docs#102923 (messages are base64);
+# learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue (host.json messageEncoding).
+_MAX_EVENT_BYTES = 1024 * 1024  # Event Grid's own per-event limit (1 MB); anything larger is not its.
+
+
+def parse_queued_event(body: bytes | str) -> Mapping[str, Any]:
+    """The Event Grid schema event in a queue message, as :func:`triage` reads it.
+
+    Raises :class:`InvalidEvent` with the reason when the message is not one JSON object.
+    """
+    if len(body) > _MAX_EVENT_BYTES:
+        raise InvalidEvent(f"message is larger than {_MAX_EVENT_BYTES} bytes")
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        event = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidEvent(f"message is not JSON: {str(exc)[:120]}") from exc
+    if not isinstance(event, dict):
+        raise InvalidEvent(f"message is a JSON {type(event).__name__}, not an event object")
+    return event
+
+
 class InvalidRequest(ValueError):
     """A queue message that is not a request this app wrote."""
 

@@ -1,7 +1,8 @@
-"""What the two functions do, kept apart from the Functions decorators.
+"""What the functions do, kept apart from the Functions decorators.
 
-``accept_event`` runs in the Event Grid trigger: validate, filter, enqueue,
-with zero ARM calls. ``process_message`` runs in the queue trigger and does
+``accept_event`` runs in the Event Grid trigger and ``accept_queued_event`` in
+the queue trigger Event Grid delivers to: validate, filter, enqueue, with zero
+ARM calls. ``process_message`` runs in the queue trigger and does
 the ARM work through the engine.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 from typing import Any, Mapping
 
 from .engine import Engine
-from .events import InvalidRequest, decode_request, encode_request, triage
+from .events import InvalidEvent, InvalidRequest, decode_request, encode_request, parse_queued_event, triage
 from .model import Outcome, Status
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,20 @@ def accept_event(event: Mapping[str, Any], subscription_ids: frozenset[str]) -> 
     logger.info("Queued %s (event %s, %s)", verdict.request.resource_id, verdict.request.event_id,
                 verdict.request.operation_name)
     return encode_request(verdict.request)
+
+
+def accept_queued_event(body: bytes | str, subscription_ids: frozenset[str]) -> str | None:
+    """:func:`accept_event` for an event Event Grid delivered to a Storage queue.
+
+    A message that is not an event is logged and dropped, never raised: the host
+    would retry it five times and then poison it, and it can never succeed.
+    """
+    try:
+        event = parse_queued_event(body)
+    except InvalidEvent as exc:
+        logger.warning("Dropped a queued message that is not an Event Grid event: %s", exc)
+        return None
+    return accept_event(event, subscription_ids)
 
 
 def process_message(text: str, engine: Engine) -> Outcome | None:

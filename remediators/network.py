@@ -1,17 +1,27 @@
 """Plans shared by every service on the subnet side: service endpoints.
 
 (Private endpoints and private DNS are in ``private_link.py``.)
-Source: azure-facts.md "Subnet PUT is a full replace".
+
+A subnet is read, merged and written back whole (azure-facts.md "Subnet PUT is a
+full replace"), under a per-VNet lock that spans every instance of the app
+(``vnet_lease.py``: the Network RP does not reliably enforce If-Match on
+subnets, Azure/azure-rest-api-specs#6789). Each subnet must be able to reach
+the resource's region through the endpoint (SQL: its own region; Storage: its
+region and the pair), else the plan fails before writing; and the change names
+its effect on the whole subnet (learn.microsoft.com/azure/virtual-network/virtual-network-service-endpoints-overview,
+"Limitations" and "Considerations"; learn.microsoft.com/azure/app-service/overview-private-endpoint,
+"Limitations").
 """
 from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
-from typing import Any, Callable, Iterable
+from contextlib import nullcontext
+from typing import Any, Callable, Iterable, Mapping
 
 from azure.core.exceptions import HttpResponseError
 
+from . import vnet_lease
 from .arm import ArmClients
 from .model import Change, Phase
 from .resource_id import ResourceId
@@ -23,8 +33,79 @@ CREATED_BY_TAG = {"created-by": "paas-hardener"}
 _ETAG_ATTEMPTS = 3
 
 # A subnet PUT replaces the subnet; two of ours racing on one VNet would each
-# drop the other's endpoint. Serialise them in-process; If-Match catches the rest.
-_vnet_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+# drop the other's endpoint. Serialise them in-process here, and across instances
+# with a blob lease per VNet (vnet_lease.py): If-Match alone is not enforced reliably.
+# The executor runs a plan's changes on several threads, so the lock for a VNet is made with
+# dict.setdefault, one atomic step (a defaultdict's factory call is not).
+_vnet_locks: dict[str, threading.Lock] = {}
+
+# Regions a service endpoint reaches (learn.microsoft.com/azure/virtual-network/virtual-network-service-endpoints-overview,
+# "Limitations" and "Configuration"): Azure SQL only the VNet's own region; Azure Storage the VNet's
+# region and its paired region (``Microsoft.Storage.Global`` reaches every region); other services any
+# region. ARM echoes this as the endpoint's ``locations`` (e.g. Storage ["westus", "eastus"]).
+_SAME_REGION_ONLY = frozenset({"microsoft.sql"})
+_REGION_AND_PAIR = frozenset({"microsoft.storage"})
+# Azure region pairs (learn.microsoft.com/azure/reliability/cross-region-replication-azure); a region's
+# pair is not always symmetric (West US 3 → East US, Brazil South → South Central US).
+REGION_PAIRS = {
+    "eastus": "westus", "westus": "eastus", "eastus2": "centralus", "centralus": "eastus2",
+    "northcentralus": "southcentralus", "southcentralus": "northcentralus", "westus2": "westcentralus",
+    "westcentralus": "westus2", "westus3": "eastus", "canadacentral": "canadaeast", "canadaeast": "canadacentral",
+    "brazilsouth": "southcentralus", "northeurope": "westeurope", "westeurope": "northeurope",
+    "uksouth": "ukwest", "ukwest": "uksouth", "francecentral": "francesouth", "francesouth": "francecentral",
+    "germanywestcentral": "germanynorth", "germanynorth": "germanywestcentral", "norwayeast": "norwaywest",
+    "norwaywest": "norwayeast", "switzerlandnorth": "switzerlandwest", "switzerlandwest": "switzerlandnorth",
+    "swedencentral": "swedensouth", "swedensouth": "swedencentral", "eastasia": "southeastasia",
+    "southeastasia": "eastasia", "japaneast": "japanwest", "japanwest": "japaneast", "koreacentral": "koreasouth",
+    "koreasouth": "koreacentral", "australiaeast": "australiasoutheast", "australiasoutheast": "australiaeast",
+    "australiacentral": "australiacentral2", "australiacentral2": "australiacentral", "centralindia": "southindia",
+    "southindia": "centralindia", "westindia": "southindia", "southafricanorth": "southafricawest",
+    "southafricawest": "southafricanorth", "uaenorth": "uaecentral", "uaecentral": "uaenorth",
+}
+
+
+def _region(value: Any) -> str:
+    """ARM spells regions both ways ("West Europe", "westeurope")."""
+    return str(value or "").replace(" ", "").lower()
+
+
+def service_endpoint_reach(service: str, endpoints: Iterable[Mapping[str, Any]], vnet_location: str,
+                           resource_location: str) -> str | None:
+    """Why ``service``'s endpoint on a subnet in ``vnet_location`` cannot reach a resource in
+    ``resource_location``, or ``None`` when it can.
+
+    An endpoint already on the subnet is judged by the ``locations`` ARM reports for it; one
+    we would add, by the service's documented reach.
+    """
+    target, home, kind = _region(resource_location), _region(vnet_location), service.lower()
+    if not target or kind not in _SAME_REGION_ONLY | _REGION_AND_PAIR:
+        return None
+    for endpoint in endpoints:
+        name = str(endpoint.get("service") or "").lower()
+        if kind == "microsoft.storage" and name == "microsoft.storage.global":
+            return None  # cross-region storage endpoint: every region
+        locations = [_region(loc) for loc in endpoint.get("locations") or ()]
+        if name == kind and locations:
+            if "*" in locations or target in locations:
+                return None
+            return f"its {service} endpoint reaches only {', '.join(locations)}"
+    reach = {home} if kind in _SAME_REGION_ONLY else {home, REGION_PAIRS.get(home, home)}
+    if target in reach:
+        return None
+    where = "its own region" if kind in _SAME_REGION_ONLY else "its own region and the paired region"
+    return f"the VNet is in {home}, and a {service} service endpoint reaches only {where} ({', '.join(sorted(reach))})"
+
+
+def subnet_wide_effect(service: str) -> str:
+    """What enabling ``service`` on a subnet does to everything else in that subnet."""
+    effect = (f"this applies to the whole subnet: its traffic to every {service} resource, not only this one, "
+              "now leaves from the subnet's private addresses, so IP firewall rules elsewhere that admitted the "
+              "subnet's public addresses stop matching, and open connections to the service are reset "
+              "(learn.microsoft.com/azure/virtual-network/virtual-network-service-endpoints-overview)")
+    if service.lower() == "microsoft.web":
+        effect += ("; App Service apps with a private endpoint can no longer receive traffic from this subnet "
+                   "(learn.microsoft.com/azure/app-service/overview-private-endpoint, limitations)")
+    return effect
 
 
 class LockoutRisk(RuntimeError):
@@ -44,30 +125,61 @@ class NetworkPlanner:
 
     # -- service endpoints -------------------------------------------------
 
-    def plan_service_endpoints(self, service: str, subnet_ids: Iterable[str]) -> list[Change]:
-        """Ensure ``service`` (e.g. ``Microsoft.KeyVault``) is enabled on each subnet."""
+    def plan_service_endpoints(self, service: str, subnet_ids: Iterable[str], *,
+                               location: str | None = None) -> list[Change]:
+        """Ensure ``service`` (e.g. ``Microsoft.KeyVault``) is enabled on each subnet.
+
+        :keyword location: The resource's region. When given, every subnet must be able
+            to reach a resource there through the service endpoint (see
+            :func:`service_endpoint_reach`); otherwise the plan fails before anything is
+            written (:class:`LockoutRisk`).
+        """
         changes = []
+        unreachable = []
+        vnet_locations: dict[str, str] = {}
         for subnet_id in subnet_ids:
             sid = ResourceId.parse(subnet_id)
             network = self._clients_for(sid.subscription_id).network
             subnet = network.subnets.get(sid.resource_group, sid.names[0], sid.name)
             endpoints = subnet["properties"].get("serviceEndpoints") or []
             present = [e.get("service") for e in endpoints]
+            if location:
+                vnet_key = sid.ancestor(1).key
+                if vnet_key not in vnet_locations:
+                    vnet_locations[vnet_key] = network.virtual_networks.get(sid.resource_group, sid.names[0])["location"]
+                problem = service_endpoint_reach(service, endpoints, vnet_locations[vnet_key], location)
+                if problem:
+                    unreachable.append(f"{subnet_id}: {problem}")
+                    continue
             if any(isinstance(p, str) and p.lower() == service.lower() for p in present):
                 continue
             changes.append(Change(
                 phase=Phase.SUBNET_SERVICE_ENDPOINT,
                 target=subnet_id,
-                summary=f"enable the {service} service endpoint on the subnet (all other subnet settings kept)",
-                before={"serviceEndpoints": present},
-                after={"serviceEndpoints": [*present, service]},
+                summary=(f"enable the {service} service endpoint on the subnet (all other subnet settings kept); "
+                         f"subnet-wide: all its traffic to {service} then comes from private addresses, "
+                         "so IP firewall rules elsewhere stop matching it (see effect)"),
+                before={"serviceEndpoints": present, "subnetTrafficToServiceFrom": "public addresses"},
+                after={"serviceEndpoints": [*present, service],
+                       "subnetTrafficToServiceFrom": "the subnet's private addresses",
+                       "effect": subnet_wide_effect(service)},
                 apply=lambda sid=sid, network=network: self._add_service_endpoint(network, sid, service),
             ))
+        if unreachable:
+            raise LockoutRisk(
+                f"{service} service endpoints cannot carry traffic from these subnets to a resource in "
+                f"{location}, so a VNet rule for them would never match while public access is narrowed: "
+                + "; ".join(unreachable)
+                + ". Nothing was changed; use harden=private, or list subnets in a region that can reach it "
+                  "in HARDEN_SERVICE_ENDPOINT_SUBNET_IDS")
         return changes
 
-    @staticmethod
-    def _add_service_endpoint(network: Any, sid: ResourceId, service: str) -> Any:
-        with _vnet_locks[sid.ancestor(1).key]:
+    def _add_service_endpoint(self, network: Any, sid: ResourceId, service: str) -> Any:
+        vnet = sid.ancestor(1)
+        lease = vnet_lease.lease_from_environment()
+        # In-process lock first (threads of this instance), then the blob lease (other instances):
+        # the Network RP does not reliably enforce If-Match on subnets (Azure/azure-rest-api-specs#6789).
+        with _vnet_locks.setdefault(vnet.key, threading.Lock()), (lease.hold(str(vnet)) if lease else nullcontext()):
             for attempt in range(1, _ETAG_ATTEMPTS + 1):
                 # Re-read under the lock: the PUT must carry the subnet as it is now.
                 subnet = network.subnets.get(sid.resource_group, sid.names[0], sid.name)
@@ -76,12 +188,13 @@ class NetworkPlanner:
                     endpoints.append({"service": service})
                 etag = subnet.get("etag")
                 try:
+                    # Waiting for the operation inside the lease: the lease is renewed meanwhile.
                     return network.subnets.begin_create_or_update(
                         sid.resource_group, sid.names[0], sid.name, subnet,
                         headers={"If-Match": etag} if etag else None,
                     ).result()
                 except HttpResponseError as exc:
-                    # 412: someone else changed the subnet since our GET; merge again.
+                    # 412 where If-Match is enforced: someone else changed the subnet since our GET; merge again.
                     if exc.status_code != 412 or attempt == _ETAG_ATTEMPTS:
                         raise
                     logger.info("Subnet %s changed under us (attempt %d); re-reading", sid, attempt)

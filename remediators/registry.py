@@ -30,10 +30,17 @@ SERVICES: tuple[ServiceRemediator, ...] = (
 TAGS_WRITE = "Microsoft.Resources/tags/write"
 
 # Network and DNS work shared by every service (remediators/network.py). Polling a
-# long-running write needs its status URL's read action too.
+# long-running write needs its status URL's read action too. A subnet PUT re-checks
+# the NSG, route table, NAT gateway and service endpoint policies attached to it
+# (linked access checks: learn.microsoft.com/azure/virtual-network/virtual-network-manage-subnet#permissions).
 SHARED_RBAC_ACTIONS = frozenset({
     "Microsoft.Network/locations/operations/read",
     "Microsoft.Network/privateDnsOperationStatuses/read",
+    "Microsoft.Network/privateDnsOperationResults/read",
+    "Microsoft.Network/networkSecurityGroups/join/action",
+    "Microsoft.Network/routeTables/join/action",
+    "Microsoft.Network/natGateways/join/action",
+    "Microsoft.Network/serviceEndpointPolicies/join/action",
     "Microsoft.Network/virtualNetworks/read",
     "Microsoft.Network/virtualNetworks/join/action",
     "Microsoft.Network/virtualNetworks/subnets/read",

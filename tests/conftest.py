@@ -21,7 +21,13 @@ REMEDIATOR_CLIENT_ID = "5f0c6a2e-7b1d-4c3e-9a8f-2d4b6c8e0a13"
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
+    from tests.infra.roles import deployed_assignments
+
     with Emulator.start() as emu:
+        # The product runs with exactly the roles infra/ deploys, at their scopes, for the whole suite:
+        # a request or linked access check they do not allow is a 403, as in Azure.
+        for scope, actions in deployed_assignments(LandingZone()):
+            emu.assign_role(REMEDIATOR_CLIENT_ID, actions, scope=scope)
         yield emu
 
 

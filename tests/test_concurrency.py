@@ -65,7 +65,7 @@ def test_independent_branches_overlap_and_one_at_a_time_does_not(host, emulator,
     parallel = seed_storage_account(emulator, lz, "stpar01", tags={"harden": "private"})
     deliver(host, emulator, parallel, "Microsoft.Storage/storageAccounts/write")
     endpoints = [r for r in emulator.writes() if r.resource_type == "Microsoft.Network/privateEndpoints"]
-    assert len(endpoints) == 4 and overlapping(endpoints)
+    assert len(endpoints) == 5 and overlapping(endpoints)  # StorageV2: blob, file, queue, table, web
 
     monkeypatch.setenv("HARDEN_MAX_PARALLEL_CHANGES", "1")
     emulator.clear_requests()
@@ -88,7 +88,7 @@ def test_a_failed_branch_leaves_public_access_on_and_reports_the_rest(host, emul
     assert (outcome["status"], outcome["reasonCode"]) == ("failed", "rejected-by-arm"), outcome
     assert "pe-stbranch01-file" in outcome["reason"]
     made = {c["target"].rsplit("/", 1)[-1] for c in outcome["changes"] if c["phase"] == "private_endpoint"}
-    assert made == {"pe-stbranch01-blob", "pe-stbranch01-queue", "pe-stbranch01-table"}
+    assert made == {"pe-stbranch01-blob", "pe-stbranch01-queue", "pe-stbranch01-table", "pe-stbranch01-web"}
     not_done = {(n["phase"], n["target"].rsplit("/", 1)[-1]) for n in outcome["notDone"]}
     assert ("private_endpoint", "pe-stbranch01-file") in not_done
     assert ("public_access", "stbranch01") in not_done

@@ -17,7 +17,7 @@ def bindings():
 
 def test_two_functions_wired_through_one_queue():
     functions = bindings()
-    assert set(functions) == {"on_resource_event", "harden_resource", "sweep_estate"}
+    assert {"on_resource_event", "on_queued_resource_event", "harden_resource", "sweep_estate"} <= set(functions)
     trigger, output = functions["on_resource_event"]["eventGridTrigger"], functions["on_resource_event"]["queue"]
     worker = functions["harden_resource"]["queueTrigger"]
     assert trigger.name == "event"

@@ -47,4 +47,10 @@ DEMO_RESOURCES: list[DemoResource] = [
     # Its owner approves private endpoint connections by hand: reported, public access kept.
     DemoResource(seed_key_vault, "kv-lz-partner", {"harden": "private"}, "Microsoft.KeyVault/vaults/write",
                  {MANUAL_APPROVAL: True}),
+    # A Gremlin account: two endpoints, Gremlin and Sql (cosmos-db/how-to-configure-private-endpoints).
+    DemoResource(seed_cosmos_account, "cosmos-lz-graph", {"harden": "private"},
+                 "Microsoft.DocumentDB/databaseAccounts/write", {"capabilities": ("EnableGremlin",)}),
+    # A premium block blob account: blob only (storage/common/storage-private-endpoints).
+    DemoResource(seed_storage_account, "stlzmedia01", {"harden": "private"}, "Microsoft.Storage/storageAccounts/write",
+                 {"kind": "BlockBlobStorage", "sku": "Premium_LRS"}),
 ]

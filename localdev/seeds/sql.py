@@ -20,7 +20,7 @@ AAD_ADMIN = {
 def seed_sql_server(emu: Any, lz: LandingZone, name: str, *, tags: Mapping[str, str] | None = None,
                     allow_azure_services: bool = True,
                     ip_ranges: Sequence[tuple[str, str, str]] = (("office", "203.0.113.0", "203.0.113.255"),),
-                    vnet_subnet_ids: Sequence[str] = ()) -> str:
+                    vnet_subnet_ids: Sequence[str] = (), location: str | None = None) -> str:
     """A public server with the example's foreign private endpoint, an Entra ID admin,
     and firewall rules: the portal's "Allow Azure services" rule (0.0.0.0) unless
     ``allow_azure_services`` is false, plus ``ip_ranges`` (name, start, end) and
@@ -30,6 +30,8 @@ def seed_sql_server(emu: Any, lz: LandingZone, name: str, *, tags: Mapping[str, 
         props["fullyQualifiedDomainName"] = f"{name}.database.windows.net"
         props["administrators"] = dict(AAD_ADMIN)
         props["minimalTlsVersion"] = "1.2"
+        if location:
+            body["location"] = location
     rid = seed_from_example(emu, lz.resource_id(f"Microsoft.Sql/servers/{name}"), "ServerGet.json", tags, mutate)
     rules = [(ALLOW_AZURE_SERVICES, "0.0.0.0", "0.0.0.0")] if allow_azure_services else []
     for rule_name, start, end in [*rules, *ip_ranges]:

@@ -28,6 +28,13 @@ is true; with the filter off they do nothing.
 The private endpoint group and zone follow the account's API: kind ``MongoDB``
 → ``MongoDB``; capability ``EnableCassandra``/``EnableGremlin``/``EnableTable``
 → ``Cassandra``/``Gremlin``/``Table``; otherwise (``GlobalDocumentDB``) ``Sql``.
+Gremlin and Table accounts are also reachable through the NoSQL (``Sql``)
+endpoint, so they get two endpoints, their own group and ``Sql``
+(``privatelink.documents.azure.com``): with only their own, clients that use
+the NoSQL endpoint would lose access once public access goes
+(learn.microsoft.com/azure/cosmos-db/how-to-configure-private-endpoints, the
+sub-resource table: "You can also access the Gremlin and Table API accounts
+through the SQL API, so there are two entries for these APIs").
 harden=private's lockdown removes the 0.0.0.0 rule in the same PATCH that turns
 public access off (no extra write), so re-enabling public access later does not
 silently re-admit all of Azure; this matches the SQL remediator.
@@ -56,6 +63,7 @@ from .common import approved_private_endpoints, lower_ids, missing_subnets, prop
 
 AZURE_DATACENTERS = frozenset({"0.0.0.0", "0.0.0.0/32"})
 _API_CAPABILITIES = (("enablecassandra", "Cassandra"), ("enablegremlin", "Gremlin"), ("enabletable", "Table"))
+_ALSO_SQL = frozenset({"Gremlin", "Table"})
 
 
 def api_group(kind: Any, capabilities: Iterable[Mapping[str, Any]] | None) -> str:
@@ -64,6 +72,12 @@ def api_group(kind: Any, capabilities: Iterable[Mapping[str, Any]] | None) -> st
         return "MongoDB"
     names = {str(c.get("name", "")).lower() for c in capabilities or ()}
     return next((group for capability, group in _API_CAPABILITIES if capability in names), "Sql")
+
+
+def api_groups(kind: Any, capabilities: Iterable[Mapping[str, Any]] | None) -> tuple[str, ...]:
+    """Every group the account needs: its API's, plus ``Sql`` for Gremlin and Table (module docstring)."""
+    group = api_group(kind, capabilities)
+    return (group, "Sql") if group in _ALSO_SQL else (group,)
 
 
 def allows_azure_datacenters(rule: Mapping[str, Any]) -> bool:
@@ -116,7 +130,7 @@ class CosmosDbRemediator(ServiceRemediator):
             default_action=effective_default(public, filter_enabled, ip_rules),
             vnet_rule_subnet_ids=lower_ids(r.get("id") for r in vnet_rules) if filter_enabled else frozenset(),
             private_endpoint_ids=approved_private_endpoints(p.get("privateEndpointConnections")),
-            private_link_groups=(self.spec.group(api_group(account.get("kind"), p.get("capabilities"))),),
+            private_link_groups=tuple(self.spec.group(g) for g in api_groups(account.get("kind"), p.get("capabilities"))),
             raw={"virtualNetworkRules": vnet_rules, "ipRules": ip_rules},
         )
 

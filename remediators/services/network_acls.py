@@ -33,8 +33,13 @@ class NetworkAclsRemediator(ServiceRemediator):
     def vnet_rule(self, subnet_id: str) -> dict[str, Any]:
         """A ``virtualNetworkRules[]`` entry allowing this subnet."""
 
-    def private_link_groups_for(self, properties: Mapping[str, Any]) -> tuple[PrivateLinkGroup, ...]:
+    def private_link_groups_for(self, resource: Mapping[str, Any]) -> tuple[PrivateLinkGroup, ...]:
+        """The groups this resource needs endpoints for (the whole ARM GET: kind and SKU matter)."""
         return self.spec.private_link_groups
+
+    def unsupported_reason(self, resource: Mapping[str, Any]) -> str | None:
+        """Why this resource cannot be hardened as its tag asks, if it cannot."""
+        return None
 
     def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
         resource = self.get(arm, resource_id)
@@ -48,7 +53,8 @@ class NetworkAclsRemediator(ServiceRemediator):
             default_action=default_action(acls.get("defaultAction")),
             vnet_rule_subnet_ids=lower_ids(r.get("id") for r in acls.get("virtualNetworkRules") or ()),
             private_endpoint_ids=approved_private_endpoints(p.get("privateEndpointConnections")),
-            private_link_groups=self.private_link_groups_for(p),
+            private_link_groups=self.private_link_groups_for(resource),
+            unsupported=self.unsupported_reason(resource),
             raw={"networkAcls": acls},
         )
 

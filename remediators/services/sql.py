@@ -30,6 +30,12 @@ Decisions:
   subnet id>``), so a redelivered event reuses the rule, and two subnets with
   the same name in different VNets do not collide. A subnet that already has a
   rule under any name is left as it is.
+- **Region.** A ``Microsoft.Sql`` service endpoint carries traffic only to servers in
+  its VNet's region (learn.microsoft.com/azure/virtual-network/virtual-network-service-endpoints-overview,
+  "Limitations"), and the Network RP refuses such a VNet rule. A configured subnet in another
+  region fails the plan before anything is written (``NetworkPlanner.plan_service_endpoints``,
+  shared by every service), so the Azure-services rule is never deleted while a subnet
+  that relied on it cannot be given a working VNet rule.
 - A write to a firewall rule (``Microsoft.Sql/servers/firewallRules/write``,
   e.g. someone ticking the checkbox again) re-evaluates the server: the trigger
   maps child writes to the parent.
@@ -88,8 +94,7 @@ class SqlServerRemediator(ServiceRemediator):
         Microsoft.Sql/servers/virtualNetworkRules/read
         Microsoft.Sql/servers/virtualNetworkRules/write
         Microsoft.Sql/servers/privateEndpointConnectionsApproval/action
-        Microsoft.Sql/locations/serverAzureAsyncOperation/read
-        Microsoft.Sql/locations/virtualNetworkRulesAzureAsyncOperation/read
+        Microsoft.Sql/locations/*AzureAsyncOperation/read
     """
 
     spec = ServiceSpec(

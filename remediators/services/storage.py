@@ -5,19 +5,80 @@ Sources: azure-rest-api-specs storage/resource-manager/Microsoft.Storage
 with ``virtualNetworkRules[].{id, action}``; ``properties.publicNetworkAccess`` is
 often absent, which means enabled); learn.microsoft.com/azure/storage/common/storage-private-endpoints
 (one endpoint per sub-resource, ``dfs`` for Data Lake Storage Gen2) and
-learn.microsoft.com/azure/private-link/private-endpoint-dns (``privatelink.{group}.core.windows.net``).
+learn.microsoft.com/azure/private-link/private-endpoint-dns (``privatelink.{group}.core.windows.net``;
+``<group>_secondary`` is served by the same zone as ``<group>``).
+
+Which sub-resources an account needs (storage-private-endpoints):
+
+- ``StorageV2``: blob, file, queue, table, web (+dfs with ``isHnsEnabled``); on a
+  ``Premium_*`` SKU (premium page blobs) blob only: "Page blobs only"
+  (learn.microsoft.com/azure/storage/common/storage-account-overview, account types;
+  learn.microsoft.com/rest/api/storagerp/srp_sku_types: ``Premium_LRS`` is a StorageV2
+  SKU whose Blob Storage is page blobs only).
+- ``BlockBlobStorage`` (premium block blobs): blob (+dfs with ``isHnsEnabled``).
+- ``FileStorage`` (premium files): file.
+- ``BlobStorage`` (legacy blob-only account): blob. Legacy "Blob Storage" accounts
+  hold block and append blobs only (learn.microsoft.com/azure/storage/common/storage-account-overview,
+  "Legacy storage account types").
+- ``Storage`` (general-purpose v1): "Private endpoints are not available for
+  general-purpose v1 storage accounts", so ``harden=private`` is reported as
+  unsupported (upgrade to StorageV2, or use ``harden=service-endpoint``) and
+  public access is never touched.
+- Read-access geo-redundant SKUs (``*_RAGRS``, ``*_RAGZRS``) also get
+  ``<group>_secondary`` for every group with a secondary endpoint (blob, queue,
+  table, web, dfs; Azure Files has no read-access secondary): "For read access
+  to the secondary region ... you need separate private endpoints for both the
+  primary and secondary instances of the service".
+
+Static websites: ARM does not say whether one is enabled: it is a data-plane
+blob service property (``StaticWebsite`` in Get Blob Service Properties;
+MicrosoftDocs/azure-docs#78511, "Those properties are not available through ARM
+templates"; pulumi/pulumi-azure-nextgen#13). Reading it would need data-plane
+access through a firewall we are about to close. So every ``StorageV2`` account
+gets a ``web`` endpoint (one more endpoint and A record, about the price of one
+private endpoint): a missing one would silently take a static website offline
+the moment public access goes, and this tool never trades access for cost.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 from ..arm import ArmClients
+from ..model import Mode, requested_mode
 from ..resource_id import ResourceId
 from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
+from .common import tags_of
 from .network_acls import NetworkAclsRemediator
 
-# ``web`` (static websites) is offered but left to the owner: we harden data paths.
-_GROUPS = ("blob", "file", "queue", "table")
+_ALL_GROUPS = ("blob", "file", "queue", "table", "dfs", "web")
+# Sub-resources per account kind, before the hierarchical namespace's dfs (module docstring).
+_KIND_GROUPS = {
+    "storagev2": ("blob", "file", "queue", "table", "web"),
+    "blockblobstorage": ("blob",),
+    "filestorage": ("file",),
+    "blobstorage": ("blob",),
+    "storage": (),
+}
+_HNS_KINDS = frozenset({"storagev2", "blockblobstorage"})
+# Services with a read-access secondary endpoint (``secondaryEndpoints`` in StorageAccounts_GetProperties).
+_SECONDARY_GROUPS = frozenset({"blob", "queue", "table", "web", "dfs"})
+_READ_ACCESS_SKUS = ("_ragrs", "_ragzrs")
+GPV1_UNSUPPORTED = ("private endpoints are not available for general-purpose v1 storage accounts (kind 'Storage'); "
+                    "upgrade the account to StorageV2, or tag it harden=service-endpoint "
+                    "(learn.microsoft.com/azure/storage/common/storage-private-endpoints); public access left as it is")
+
+
+def storage_groups(kind: Any, sku_name: Any, hns: bool) -> tuple[str, ...]:
+    """The private endpoint sub-resources an account of this kind and SKU needs."""
+    kind_key = str(kind or "StorageV2").lower()
+    groups = _KIND_GROUPS.get(kind_key, _KIND_GROUPS["storagev2"])
+    if kind_key == "storagev2" and str(sku_name or "").lower().startswith("premium"):
+        groups = ("blob",)  # premium page blobs: page blobs only
+    if hns and kind_key in _HNS_KINDS:
+        groups += ("dfs",)
+    if str(sku_name or "").lower().endswith(_READ_ACCESS_SKUS):
+        groups += tuple(f"{g}_secondary" for g in groups if g in _SECONDARY_GROUPS)
+    return groups
 
 
 class StorageRemediator(NetworkAclsRemediator):
@@ -33,15 +94,25 @@ class StorageRemediator(NetworkAclsRemediator):
         resource_type="Microsoft.Storage/storageAccounts",
         display_name="Storage account",
         service_endpoint="Microsoft.Storage",
-        private_link_groups=tuple(PrivateLinkGroup(g, f"privatelink.{g}.core.windows.net")
-                                  for g in ("blob", "file", "queue", "table", "dfs", "web")),
+        private_link_groups=tuple(PrivateLinkGroup(g + suffix, f"privatelink.{g}.core.windows.net")
+                                  for suffix in ("", "_secondary") for g in _ALL_GROUPS
+                                  if not (suffix and g == "file")),
         operations=("Microsoft.Storage/storageAccounts/write",),
         rbac_actions=rbac_actions_from_docstring(__doc__),
     )
 
-    def private_link_groups_for(self, properties: Mapping[str, Any]) -> tuple[PrivateLinkGroup, ...]:
-        hns = ("dfs",) if properties.get("isHnsEnabled") else ()
-        return tuple(self.spec.group(g) for g in _GROUPS + hns)
+    def private_link_groups_for(self, resource: Mapping[str, Any]) -> tuple[PrivateLinkGroup, ...]:
+        properties = resource.get("properties") or {}
+        groups = storage_groups(resource.get("kind"), (resource.get("sku") or {}).get("name"),
+                                properties.get("isHnsEnabled") is True)
+        return tuple(self.spec.group(g) for g in groups)
+
+    def unsupported_reason(self, resource: Mapping[str, Any]) -> str | None:
+        # Only harden=private needs endpoints; service endpoints work on GPv1 accounts.
+        _, mode = requested_mode(tags_of(resource))
+        if mode is Mode.PRIVATE and str(resource.get("kind") or "").lower() == "storage":
+            return GPV1_UNSUPPORTED
+        return None
 
     def get(self, arm: ArmClients, resource_id: ResourceId) -> Mapping[str, Any]:
         return arm.storage.storage_accounts.get_properties(

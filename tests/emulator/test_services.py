@@ -10,6 +10,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.cosmosdb import CosmosDBManagementClient
 from azure.mgmt.eventhub import EventHubManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.servicebus import ServiceBusManagementClient
 from azure.mgmt.sql import SqlManagementClient
 from azure.mgmt.storage import StorageManagementClient
@@ -164,7 +165,7 @@ class TestSql:
 
     def test_vnet_rule_lro_and_async_failure(self, emu, client):
         with_se, without = subnets(emu, "Microsoft.Sql")
-        emu.seed(rid("Microsoft.Sql/servers/sql1"), example("ServerGet.json"))
+        emu.seed(rid("Microsoft.Sql/servers/sql1"), example("ServerGet.json") | {"location": "westeurope"})
         sql = client(SqlManagementClient)
         got = sql.virtual_network_rules.begin_create_or_update(RG, "sql1", "ok", {"properties": {"virtualNetworkSubnetId": with_se}}).result()
         assert got["properties"]["state"] == "Ready" and got["properties"]["ignoreMissingVnetServiceEndpoint"] is False
@@ -173,8 +174,51 @@ class TestSql:
         assert err.value.error.code == "VirtualNetworkRuleBadRequest"
         assert [r["name"] for r in sql.virtual_network_rules.list_by_server(RG, "sql1")] == ["ok"]
 
+    def test_vnet_rule_for_a_subnet_in_another_region_is_refused(self, emu, client):
+        # SQL service endpoints apply only within the VNet's region (virtual-network-service-endpoints-overview,
+        # "Limitations"); the Network RP's refusal as relayed in Azure/azure-service-operator#1006.
+        with_se, _ = subnets(emu, "Microsoft.Sql")  # VNet in westeurope
+        emu.seed(rid("Microsoft.Sql/servers/sqlfar"), example("ServerGet.json") | {"location": "japaneast"})
+        sql = client(SqlManagementClient)
+        with pytest.raises(HttpResponseError) as err:
+            sql.virtual_network_rules.begin_create_or_update(
+                RG, "sqlfar", "far", {"properties": {"virtualNetworkSubnetId": with_se}}).result()
+        assert err.value.error.code == "VirtualNetworkRuleBadRequest"
+        assert "Only resources in westeurope can be ACL-ed" in err.value.error.message
+
+    def test_service_endpoint_locations_follow_the_service(self, emu, client):
+        # ARM reports where each endpoint reaches: Sql the VNet's region, Storage the region and its pair,
+        # others "*" (virtual-network-service-endpoints-overview, "Limitations").
+        seed_vnet(emu, "vloc", {"s": {"addressPrefix": "10.0.9.0/24"}})
+        net = client(NetworkManagementClient)
+        got = net.subnets.begin_create_or_update(RG, "vloc", "s", {"properties": {
+            "addressPrefix": "10.0.9.0/24",
+            "serviceEndpoints": [{"service": s} for s in ("Microsoft.Sql", "Microsoft.Storage", "Microsoft.KeyVault")]}}
+        ).result()
+        assert {e["service"]: e["locations"] for e in got["properties"]["serviceEndpoints"]} == {
+            "Microsoft.Sql": ["westeurope"], "Microsoft.Storage": ["westeurope", "northeurope"],
+            "Microsoft.KeyVault": ["*"]}
+
 
 class TestCosmos:
+    def test_write_while_another_update_runs_is_refused_with_the_exclusive_lock_412(self, emu, client):
+        # hashicorp/terraform-provider-azurerm#15842 / #17233 quote the real answer.
+        emu.seed(rid("Microsoft.DocumentDB/databaseAccounts/ddbbusy"), example("CosmosDBDatabaseAccountGet.json"))
+        cosmos = client(CosmosDBManagementClient)
+        emu.timing.scale = 0.01  # a Cosmos update takes 60 Azure seconds: 0.6 s here
+        try:
+            cosmos.database_accounts.begin_update(RG, "ddbbusy", {"properties": {"ipRules": []}})  # not awaited
+            with pytest.raises(HttpResponseError) as err:
+                cosmos.database_accounts.begin_update(RG, "ddbbusy", {"properties": {"ipRules": []}},
+                                                      retry_total=0)
+            assert err.value.status_code == 412 and err.value.error.code == "PreconditionFailed"
+            assert "requires an exclusive lock on [ddbbusy]" in err.value.error.message
+            import time
+            time.sleep(0.7)
+            cosmos.database_accounts.begin_update(RG, "ddbbusy", {"properties": {"ipRules": []}}).result()
+        finally:
+            emu.timing.scale = 0.0
+
     def test_patch_answers_200_with_async_operation(self, emu, client):
         with_se, without = subnets(emu, "Microsoft.AzureCosmosDB")
         emu.seed(rid("Microsoft.DocumentDB/databaseAccounts/ddb1"), example("CosmosDBDatabaseAccountGet.json"))

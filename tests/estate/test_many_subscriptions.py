@@ -5,6 +5,8 @@ import pytest
 
 from localdev.landing_zone import LandingZone, seed_network
 from localdev.seeds import seed_key_vault, seed_storage_account
+from tests.conftest import REMEDIATOR_CLIENT_ID
+from tests.infra.roles import role_lists
 from tests.remediation import deliver
 
 SPOKE_B = LandingZone(subscription_id="2b7d4c1e-9f3a-4e6b-8c2d-1a0f9e8d7c6b", network_rg="rg-spoke-b-network",
@@ -15,10 +17,21 @@ VAULT_WRITE = "Microsoft.KeyVault/vaults/write"
 @pytest.fixture
 def spokes(emulator, lz, host, monkeypatch):
     seed_network(emulator, SPOKE_B)
+    # The roles infra/modules/subscription/add-subscription.bicep assigns in an added subscription.
+    lists = role_lists()
+    sub, network_rg = f"/subscriptions/{SPOKE_B.subscription_id}", SPOKE_B.rg_id(SPOKE_B.network_rg)
+    before = emulator.authz.assignments(REMEDIATOR_CLIENT_ID)
+    for scope, kind in ((sub, "resources"), (sub, "subscriptionReads"), (network_rg, "privateEndpointSubnet"),
+                        (network_rg, "serviceEndpointSubnets")):
+        emulator.assign_role(REMEDIATOR_CLIENT_ID, lists[kind], scope=scope)
     monkeypatch.setenv("HARDEN_SUBSCRIPTION_IDS", f"{lz.subscription_id},{SPOKE_B.subscription_id}")
     monkeypatch.setenv("HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS", f"{lz.endpoint_subnet_id},{SPOKE_B.endpoint_subnet_id}")
     monkeypatch.setenv("HARDEN_SERVICE_ENDPOINT_SUBNET_IDS", f"{lz.workload_subnet_id},{SPOKE_B.workload_subnet_id}")
-    return lz, SPOKE_B
+    yield lz, SPOKE_B
+    emulator.unassign_roles(REMEDIATOR_CLIENT_ID)  # the session's roles, as they were
+    for assignment in before:
+        emulator.assign_role(REMEDIATOR_CLIENT_ID, assignment.actions, scope=assignment.scope,
+                             not_actions=assignment.not_actions)
 
 
 def relocate(emulator, rid: str, location: str) -> None:

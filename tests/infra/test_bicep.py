@@ -25,7 +25,10 @@ EVENTS_SUBSCRIPTION = MODULES / "events" / "resource-events-subscription.bicep"
 SYSTEM_TOPIC = MODULES / "events" / "system-topic.bicep"
 NOTIFICATION_TOPIC = MODULES / "events" / "notification-topic.bicep"
 REMEDIATOR_ROLE = MODULES / "rbac" / "remediator-role.bicep"
-DNS_ROLE = MODULES / "rbac" / "dns-zones-role.bicep"
+SCOPED_ROLE = MODULES / "rbac" / "scoped-role.bicep"
+READS_ROLE = MODULES / "rbac" / "subscription-reads-role.bicep"
+PRIVATE_ENDPOINT = MODULES / "network" / "private-endpoint.bicep"
+ROLE_SCOPES = bt.INFRA / "remediator-role-scopes.json"
 LANDING_ZONE = MODULES / "network" / "landing-zone.bicep"
 FUNCTION_APP = MODULES / "host" / "function-app.bicep"
 STORAGE = MODULES / "storage" / "function-storage.bicep"
@@ -54,6 +57,7 @@ UNTAGGABLE = {
     "Microsoft.Authorization/roleDefinitions",
     "Microsoft.EventGrid/systemTopics/eventSubscriptions",
     "Microsoft.EventGrid/topics/eventSubscriptions",
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
     "Microsoft.Storage/storageAccounts/blobServices",
     "Microsoft.Storage/storageAccounts/blobServices/containers",
     "Microsoft.Storage/storageAccounts/queueServices",
@@ -73,6 +77,7 @@ APP_SETTINGS = {
 }
 WORK_QUEUES = {"harden-requests", "harden-requests-poison"}
 TRIGGER_FUNCTION = "on_resource_event"
+EVENTS_QUEUE = "resource-events"  # function_app.EVENTS_QUEUE_NAME
 AZD_SERVICE = "remediator"
 
 
@@ -126,14 +131,24 @@ def test_checkov_parser_reads_every_file():
 # Contract with remediators/registry.py
 # ---------------------------------------------------------------------------------------------------------------
 
-def _event_subscription() -> bt.Resource:
-    return _one(bt.resources_of_type("Microsoft.EventGrid/systemTopics/eventSubscriptions"),
-                "system topic event subscription")
+def _event_subscription(symbol: str = "queueSubscription") -> bt.Resource:
+    """The queue-delivered subscription (default), or the push one (``functionSubscription``)."""
+    return _one([r for r in bt.resources_of_type("Microsoft.EventGrid/systemTopics/eventSubscriptions")
+                 if r.symbol == symbol], f"system topic event subscription {symbol}")
+
+
+def _resolved(path, value):
+    """A property given as the name of a variable, resolved to the variable's value."""
+    return bt.variable(path, value) if isinstance(value, str) else value
+
+
+def _event_filter(subscription: bt.Resource) -> dict:
+    return _resolved(subscription.file, subscription.config["properties"]["filter"])
 
 
 def _operation_filter() -> tuple[dict, list[str]]:
     subscription = _event_subscription()
-    filters = subscription.config["properties"]["filter"]["advancedFilters"]
+    filters = _event_filter(subscription)["advancedFilters"]
     by_key = [f for f in filters if bt.literal(subscription.file, f["key"]) == "data.operationName"]
     operation_filter = _one(by_key, "data.operationName advanced filter")
     path, values = bt.json_loaded_by(subscription.file, operation_filter["values"])
@@ -153,7 +168,7 @@ def test_event_filter_matches_registry():
 
 def test_event_filter_fits_event_grid_limits():
     subscription = _event_subscription()
-    filters = subscription.config["properties"]["filter"]["advancedFilters"]
+    filters = _event_filter(subscription)["advancedFilters"]
     total = 0
     for advanced in filters:
         values = advanced.get("values", [advanced.get("value")])
@@ -171,20 +186,68 @@ def test_operation_list_lives_in_one_place():
     assert [bt.rel(f) for f, _ in loaders] == [bt.rel(EVENTS_SUBSCRIPTION)]
 
 
-def test_event_subscription_delivers_write_successes_to_the_trigger():
+def _condition_operands(condition) -> list:
+    return [o for o in bt.walk(condition) if isinstance(o, str)]
+
+
+def test_event_subscription_delivers_to_a_queue_with_the_topics_identity_by_default():
+    """No inbound access to the app: Event Grid writes each event to a queue of the app's own storage."""
     subscription = _event_subscription()
     props = subscription.config["properties"]
-    assert props["filter"]["includedEventTypes"] == ["Microsoft.Resources.ResourceWriteSuccess"]
+    assert "destination" not in props, "identity delivery only: no key or SAS in the destination"
+    delivery = props["deliveryWithResourceIdentity"]
+    # The storage account admits Event Grid as a trusted service only with a system-assigned identity
+    # (learn.microsoft.com/azure/event-grid/handler-storage-queues).
+    assert delivery["identity"] == {"type": "SystemAssigned"}
+    destination = delivery["destination"]
+    assert destination["endpointType"] == "StorageQueue"
+    assert destination["properties"]["resourceId"] == "storageAccountResourceId"
+    assert destination["properties"]["queueName"] == "eventQueueName"
+    assert bt.parameter(subscription.file, "eventQueueName")["default"] == EVENTS_QUEUE
+    assert props["eventDeliverySchema"] == "EventGridSchema", "what the queue function parses"
+    assert {"deliveryMode", "StorageQueue"} <= set(_condition_operands(subscription.condition))
+    assert bt.parameter(subscription.file, "deliveryMode")["default"] == "StorageQueue"
+    assert bt.parameter(bt.MAIN, "eventDelivery")["default"] == "StorageQueue"
+    assert _module_call("resourceEvents").params["deliveryMode"] == "eventDelivery"
+    import function_app
+
+    assert function_app.EVENTS_QUEUE_NAME == EVENTS_QUEUE
+    assert bt.keys(bt.variable(bt.MAIN, "queueNames"))["events"] == EVENTS_QUEUE
+
+
+@pytest.mark.parametrize("symbol", ["queueSubscription", "functionSubscription"])
+def test_both_delivery_modes_share_filter_retry_and_dead_letter(symbol):
+    subscription = _event_subscription(symbol)
+    props = subscription.config["properties"]
+    assert _event_filter(subscription)["includedEventTypes"] == ["Microsoft.Resources.ResourceWriteSuccess"]
+    assert props["filter"] == "eventFilter" and props["retryPolicy"] == "retryPolicy"
+    assert set(_resolved(subscription.file, props["retryPolicy"])) == {"maxDeliveryAttempts", "eventTimeToLiveInMinutes"}
+    dead_letter = _resolved(subscription.file, props["deadLetterWithResourceIdentity"])
+    assert dead_letter["identity"] == {"type": "SystemAssigned"}
+    assert dead_letter["deadLetterDestination"]["endpointType"] == "StorageBlob"
+    assert set(dead_letter["deadLetterDestination"]["properties"]) == {"resourceId", "blobContainerName"}
+
+
+def test_push_delivery_stays_an_option():
+    subscription = _event_subscription("functionSubscription")
+    props = subscription.config["properties"]
     destination = props["destination"]
     assert destination["endpointType"] == "AzureFunction"
     assert destination["properties"]["resourceId"] == "${functionAppResourceId}/functions/${functionName}"
     assert bt.parameter(subscription.file, "functionName")["default"] == TRIGGER_FUNCTION
-    assert props["eventDeliverySchema"] == "EventGridSchema"
-    assert set(props["retryPolicy"]) == {"maxDeliveryAttempts", "eventTimeToLiveInMinutes"}
-    dead_letter = props["deadLetterWithResourceIdentity"]
-    assert dead_letter["identity"] == {"type": "SystemAssigned"}
-    assert dead_letter["deadLetterDestination"]["endpointType"] == "StorageBlob"
-    assert set(dead_letter["deadLetterDestination"]["properties"]) == {"resourceId", "blobContainerName"}
+    assert {"deliveryMode", "AzureFunction"} <= set(_condition_operands(subscription.condition))
+    assert "AzureFunction" in bt.decorator(bt.parameter(bt.MAIN, "eventDelivery"), "allowed")
+
+
+def test_event_queue_is_writable_by_the_system_topic_only():
+    storage = _module_call("storage")
+    grants = storage.params["queueRoleAssignments"]
+    elements = _flatten_assignments(grants)
+    roles = bt.variable(bt.MAIN, "builtInRoles")
+    (events,) = [g for g in elements if bt.accessor_chain(g["scopeName"]) == ["queueNames", "events"]]
+    assert bt.accessor_chain(events["principalId"]) == ["systemTopic", "outputs", "principalId"]
+    assert BUILT_IN_ROLES[roles[bt.accessor_chain(events["roleDefinitionId"])[1]]] == "Storage Queue Data Message Sender"
+    assert ["queueNames", "events"] in [bt.accessor_chain(q) for q in storage.params["queueNames"]]
 
 
 def test_system_topic_watches_the_subscription():
@@ -209,22 +272,52 @@ def _role_definition(path) -> bt.Resource:
                 f"role definition in {bt.rel(path)}")
 
 
-def test_custom_role_holds_exactly_the_registry_actions():
-    role = _role_definition(REMEDIATOR_ROLE)
-    (permissions,) = role.config["properties"]["permissions"]
-    path, actions = bt.json_loaded_by(REMEDIATOR_ROLE, permissions["actions"])
-    assert path == bt.INFRA / "remediator-role-actions.json"
-    expected = registry.rbac_actions()
-    missing, extra = sorted(expected - set(actions)), sorted(set(actions) - expected)
-    assert not missing and not extra, f"role actions: missing {missing}, extra {extra}; run {SYNC}"
-    assert len(actions) == len(set(actions))
-    assert not any("*" in a for a in actions), "no wildcards in a least-privilege role"
+def _scope_list(path, node) -> tuple[str, list[str] | dict]:
+    """``loadJsonContent('../../remediator-role-scopes.json').<key>`` (or ``[param]``) -> (key, actions)."""
+    node = bt.variable(path, node) if isinstance(node, str) else node
+    operands = node["operator"]["operands"]
+    loaded, key = operands["operand_1"], operands["operand_2"]
+    loaded_path, lists = bt.json_loaded_by(path, loaded)
+    assert loaded_path == ROLE_SCOPES, f"{bt.rel(path)} loads {loaded_path}"
+    return key, lists
+
+
+def _permissions(path) -> dict:
+    (permissions,) = _role_definition(path).config["properties"]["permissions"]
     assert permissions["notActions"] == [] and permissions["dataActions"] == [] \
         and permissions["notDataActions"] == []
-    assert role.config["properties"]["type"] == "CustomRole"
+    return permissions
 
 
-def test_custom_role_is_assignable_and_assigned_at_subscription_scope():
+def test_roles_hold_exactly_the_registry_actions_split_by_scope():
+    key, lists = _scope_list(REMEDIATOR_ROLE, _permissions(REMEDIATOR_ROLE)["actions"])
+    assert key == "resources"
+    assert _scope_list(READS_ROLE, _permissions(READS_ROLE)["actions"])[0] == "subscriptionReads"
+    kinds = bt.decorator(bt.parameter(SCOPED_ROLE, "roleKind"), "allowed")
+    assert bt.json_loaded_by(SCOPED_ROLE, "lists")[0] == ROLE_SCOPES
+    chosen = bt.variable(SCOPED_ROLE, _permissions(SCOPED_ROLE)["actions"])
+    picked = {chain[1] for node in bt.walk(chosen)
+              if (chain := bt.accessor_chain(node)) and len(chain) == 2 and chain[0] == "lists"}
+    assert picked == set(kinds), "each roleKind picks its own list"
+    assert set(lists) == {"resources", "subscriptionReads", *kinds}
+    granted = {a for actions in lists.values() for a in actions}
+    expected = registry.rbac_actions()
+    missing, extra = sorted(expected - granted), sorted(granted - expected)
+    assert not missing and not extra, f"role actions: missing {missing}, extra {extra}; run {SYNC}"
+    published = json.loads((bt.INFRA / "published-operations.json").read_text(encoding="utf-8"))
+    wildcards = {a for a in granted if "*" in a}
+    assert wildcards <= set(published["wildcards"]), "every wildcard says why (infra/published-operations.json)"
+    # Network actions never land in the role that may be assigned on the whole subscription.
+    assert not any(a.lower().startswith("microsoft.network/") for a in lists["resources"])
+    # Reads only at subscription level: status URLs, and the DNS zones/links listed before linking a VNet.
+    assert all(a.endswith("/read") for a in lists["subscriptionReads"])
+    assert {a for a in lists["subscriptionReads"] if "/locations/" not in a} == {
+        "Microsoft.Network/privateDnsZones/read", "Microsoft.Network/privateDnsZones/virtualNetworkLinks/read"}
+    for path in (REMEDIATOR_ROLE, READS_ROLE, SCOPED_ROLE):
+        assert _role_definition(path).config["properties"]["type"] == "CustomRole"
+
+
+def test_main_role_scope_is_the_subscription_or_listed_resource_groups():
     tree = bt.parse(REMEDIATOR_ROLE)
     assert tree["globals"]["scope"]["value"] == "subscription"
     role = _role_definition(REMEDIATOR_ROLE)
@@ -233,28 +326,50 @@ def test_custom_role_is_assignable_and_assigned_at_subscription_scope():
     assignment = _one([r for r in bt.resources(REMEDIATOR_ROLE)
                        if r.type == "Microsoft.Authorization/roleAssignments"], "role assignment")
     assert "scope" not in assignment.config, "assigned at the deployment (subscription) scope"
+    assert "resourceGroupNames" in _condition_operands(assignment.condition), "only when no groups are listed"
     assert bt.accessor_chain(assignment.config["properties"]["roleDefinitionId"]) == [role.symbol, "id"]
     assert assignment.config["properties"]["principalType"] == "ServicePrincipal"
+    (groups,) = bt.modules(REMEDIATOR_ROLE)
+    assert groups.loop["detail"]["array_name"] == "resourceGroupNames"
+    assert bt.function(groups.config["scope"], "resource_group")
     call = _module_call("remediatorRole")
     assert "scope" not in call.config
     assert bt.accessor_chain(call.params["principalId"]) == ["identity", "outputs", "principalId"]
+    assert call.params["resourceGroupNames"] == "remediatorScopeGroups"
+    assert bt.parameter(bt.MAIN, "remediatorScopeResourceGroupNames")["default"] == ""
 
 
-def test_dns_zone_role_takes_its_actions_from_the_same_list():
-    role = _role_definition(DNS_ROLE)
-    (permissions,) = role.config["properties"]["permissions"]
-    actions_var = bt.variable(DNS_ROLE, permissions["actions"])
-    call = bt.function(actions_var, "filter")
-    assert call, "the DNS actions are a filter() over the remediator action list"
-    path, actions = bt.json_loaded_by(DNS_ROLE, call["parameters"]["input_array"])
-    assert path == bt.INFRA / "remediator-role-actions.json"
-    lam = call["parameters"]["expression"]["detail"]
-    prefix = bt.function(lam["expression"], "starts_with")["parameters"]["string_to_find"]
-    dns_actions = {a for a in actions if a.lower().startswith(prefix)}
-    assert {"Microsoft.Network/privateDnsZones/join/action", "Microsoft.Network/privateDnsZones/write"} <= dns_actions
-    assert dns_actions < set(actions)
-    (scope,) = role.config["properties"]["assignableScopes"]
-    assert bt.call_property(scope, "resource_group", "id"), "assignable on the zones resource group only"
+@pytest.mark.parametrize(("symbol", "kind", "where"), [
+    ("endpointSubnetRole", "privateEndpointSubnet", "endpointSubnetGroup"),
+    ("serviceEndpointSubnetRoles", "serviceEndpointSubnets", "group"),
+    ("dnsZonesRole", "privateDnsZones", "dnsZonesGroup"),
+])
+def test_network_roles_are_assigned_where_the_network_lives(symbol, kind, where):
+    """The endpoint subnet, service-endpoint subnets and DNS zones may be in a hub or connectivity subscription."""
+    call = _module_call(symbol)
+    assert call.path == SCOPED_ROLE and call.params["roleKind"] == kind
+    scope = bt.function(call.config["scope"], "resource_group")
+    assert scope, f"{symbol} is deployed at a resource group"
+    args = list(scope["parameters"].values())
+    assert sorted(bt.accessor_chain(a) for a in args) == [[where, "resourceGroupName"], [where, "subscriptionId"]]
+    role = _role_definition(SCOPED_ROLE)
+    (assignable,) = role.config["properties"]["assignableScopes"]
+    assert bt.call_property(assignable, "resource_group", "id"), "assignable on that resource group only"
+    lists = json.loads(ROLE_SCOPES.read_text(encoding="utf-8"))
+    if kind == "privateDnsZones":
+        assert {"Microsoft.Network/privateDnsOperationStatuses/read",
+                "Microsoft.Network/privateDnsOperationResults/read"} <= set(lists[kind])
+    if kind == "serviceEndpointSubnets":
+        assert {"Microsoft.Network/networkSecurityGroups/join/action", "Microsoft.Network/routeTables/join/action",
+                "Microsoft.Network/natGateways/join/action",
+                "Microsoft.Network/serviceEndpointPolicies/join/action"} <= set(lists[kind])
+
+
+def test_subscription_reads_are_granted_on_every_subscription_involved():
+    assert "scope" not in _module_call("subscriptionReadsRole").config
+    others = _module_call("otherSubscriptionReadsRoles")
+    assert others.loop["detail"]["array_name"] == "otherSubscriptionIds"
+    assert bt.function(others.config["scope"], "subscription")
 
 
 def test_created_private_dns_zones_cover_every_service():
@@ -362,7 +477,9 @@ def test_function_app_is_https_only_with_tls12_and_no_ftp():
     assert bt.literal(FUNCTION_APP, props["httpsOnly"]) is True
     site_config = props["siteConfig"]
     assert site_config["minTlsVersion"] == "1.2" and site_config["scmMinTlsVersion"] == "1.2"
-    assert site_config["ftpsState"] == "Disabled"
+    # Flex Consumption does not support ftpsState or CORS (learn.microsoft.com/azure/azure-functions/
+    # flex-consumption-plan, deprecated properties): FTP is off through the publishing credentials policy.
+    assert "ftpsState" not in site_config and "cors" not in site_config
     policies = {r.config["name"]: r.config["properties"]["allow"] for r in bt.resources(FUNCTION_APP)
                 if r.type == "Microsoft.Web/sites/basicPublishingCredentialsPolicies"}
     assert policies == {"ftp": False, "scm": False}
@@ -370,8 +487,8 @@ def test_function_app_is_https_only_with_tls12_and_no_ftp():
     assert site.config["identity"]["type"] == "UserAssigned"
     assert props["virtualNetworkSubnetId"] == "virtualNetworkSubnetResourceId"
     assert site_config["ipSecurityRestrictionsDefaultAction"] == "Deny"
-    (rule,) = site_config["ipSecurityRestrictions"]
-    assert (rule["tag"], rule["ipAddress"], rule["action"]) == ("ServiceTag", "AzureEventGrid", "Allow")
+    assert site_config["scmIpSecurityRestrictionsDefaultAction"] == "Deny"
+    assert site_config["scmIpSecurityRestrictionsUseMain"] is False
     runtime = props["functionAppConfig"]["runtime"]
     assert runtime["name"] == "python"
     assert bt.parameter(FUNCTION_APP, "runtimeVersion")["default"] == "3.11"
@@ -427,15 +544,22 @@ def test_storage_role_assignments_have_the_declared_shape():
     }
     params = _module_call("storage").params
     for name, shape in shapes.items():
-        value = params[name]
-        if isinstance(value, dict) and value.get("operator", {}).get("type") == "conditional":
-            operands = value["operator"]["operands"]
-            elements = operands["true_value"] + operands["false_value"]
-        else:
-            elements = value
+        elements = _flatten_assignments(params[name])
         assert elements, f"{name} passes nothing"
         for element in elements:
             assert set(element) == shape, f"{name}: {sorted(element)} is not {sorted(shape)}"
+
+
+def _flatten_assignments(value) -> list:
+    """The elements of an array literal, a conditional of arrays, or concat() of those."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict) and value.get("operator", {}).get("type") == "conditional":
+        operands = value["operator"]["operands"]
+        return _flatten_assignments(operands["true_value"]) + _flatten_assignments(operands["false_value"])
+    call = bt.function(value, "concat")
+    assert call, f"not an array expression: {value}"
+    return [e for arg in call["parameters"].values() for e in _flatten_assignments(arg)]
 
 
 def test_notification_topic_is_cloudevents_and_entra_only():
@@ -621,24 +745,35 @@ def test_addressing_type_is_the_same_in_main_and_module():
 
 
 def test_postdeploy_hook_deploys_the_module_main_uses_with_the_same_parameters():
-    """The hook creates the event subscription once; later provisions declare it through main.bicep.
+    """Queue delivery is declared in main.bicep (no post-deploy step). Push delivery: the hook creates the
+    event subscription once the function is indexed; later provisions declare it through main.bicep.
 
-    Both must produce the same resource, so they pass the same parameters (the required ones only).
+    Both must produce the same resource, so they pass the same parameters.
     """
     call = _module_call("resourceEvents")
     params = bt.parse(EVENTS_SUBSCRIPTION)["parameters"]
     required = {n for n, p in params.items() if p.get("default") is None}
-    assert set(call.params) == required
-    assert bt.accessor_chain(call.condition) == ["subscribeToEvents"] or call.condition == "subscribeToEvents"
+    push = required | {"deliveryMode", "functionAppResourceId"}
+    assert push <= set(call.params)
+    assert {"eventDelivery", "StorageQueue", "subscribeToEvents"} <= set(_condition_operands(call.condition))
     outputs = bt.parse(bt.MAIN)["outputs"]
     for hook in ("postdeploy.sh", "postdeploy.ps1"):
         text = (bt.INFRA / "hooks" / hook).read_text(encoding="utf-8")
         assert "infra/modules/events/resource-events-subscription.bicep" in text
-        passed = set(re.findall(r"""["\s](\w+)=["$]""", text)) - {"HARDEN_SUBSCRIBE_TO_EVENTS"}
-        assert passed == required, f"{hook} passes {sorted(passed)}"
+        arguments = text.split("--parameters", 1)[1].split("--output", 1)[0]
+        passed = set(re.findall(r"""["\s](\w+)=["$A]""", arguments))
+        assert passed == push, f"{hook} passes {sorted(passed)}"
+        assert "deliveryMode=AzureFunction" in text
         for variable in re.findall(r"(?:\$\{|\$env:)((?:AZURE|REMEDIATOR)_[A-Z_]+)", text):
             assert variable in outputs, f"{hook} reads {variable}, which main.bicep does not output"
         assert "HARDEN_SUBSCRIBE_TO_EVENTS true" in text
+        assert "REMEDIATOR_EVENT_DELIVERY" in text, "queue delivery: the hook does nothing"
+        # az and azd keep separate defaults (Azure/azure-dev#2975): every az call names the subscription.
+        joined = text.replace("\\\n", " ").replace("`\n", " ")
+        az_calls = re.findall(r"^\s*(?:if ! |until )?az [^\n]*", joined, re.MULTILINE)
+        assert len(az_calls) == 2 and all("--subscription" in c for c in az_calls), az_calls
+        assert "AZURE_SUBSCRIPTION_ID" in text and "function show" in text, "waits until the function is indexed"
+        assert "ERROR" in text or "Write-Error" in text
     assert json.loads(PARAMETERS.read_text())["parameters"]["subscribeToEvents"]["value"] == \
         "${HARDEN_SUBSCRIBE_TO_EVENTS=false}"
 
@@ -672,3 +807,81 @@ def test_infra_sets_every_setting_the_app_reads():
     settings = _app_settings()
     assert set(_KEYS) - not_from_infra <= set(settings), sorted(set(_KEYS) - not_from_infra - set(settings))
     assert not {k for k in settings if k.startswith("HARDEN_")} - set(_KEYS), "infra sets a HARDEN_ setting no code reads"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# No public endpoint of our own (Azure Landing Zones: Deny-PublicPaaSEndpoints)
+# ---------------------------------------------------------------------------------------------------------------
+
+# ALZ Deny-PublicPaaSEndpoints denies these with public network access (Azure/Enterprise-Scale
+# src/resources/Microsoft.Authorization/policySetDefinitions/Deny-PublicPaaSEndpoints.json:
+# StorageDenyPaasPublicIP b2982f36-..., FunctionDenyPaasPublicIP 969ac98b-...).
+ALZ_DENIED = {"Microsoft.Storage/storageAccounts", "Microsoft.Web/sites"}
+
+
+def _public_access_settings():
+    for resource in bt.all_resources():
+        for node in bt.walk(resource.config):
+            if isinstance(node, dict) and "publicNetworkAccess" in node:
+                yield resource, node["publicNetworkAccess"]
+
+
+def test_nothing_has_public_network_access_unless_a_parameter_says_so():
+    seen = set()
+    for resource, value in _public_access_settings():
+        seen.add(resource.type)
+        assert isinstance(value, str) and value in bt.parse(resource.file).get("parameters", {}), (
+            f"{resource}: publicNetworkAccess is {value!r}, not a parameter")
+        param = bt.parameter(resource.file, value)
+        assert set(bt.decorator(param, "allowed")) == {"Enabled", "Disabled"}
+        if resource.type in ALZ_DENIED:
+            assert param["default"] == "Disabled", f"{resource}: public network access on by default"
+    assert ALZ_DENIED <= seen
+    # main.bicep: storage closed unless the operator says so; the app opens only for push delivery or a deployer IP.
+    assert bt.parameter(bt.MAIN, "storagePublicNetworkAccess")["default"] == "Disabled"
+    assert _module_call("storage").params["publicNetworkAccess"] == "storagePublicNetworkAccess"
+    assert _module_call("functionApp").params["publicNetworkAccess"] == "appPublicNetworkAccess"
+    condition = bt.variable(bt.MAIN, "appPublicNetworkAccess")["operator"]["operands"]
+    assert condition["false_value"] == "Disabled"
+    assert {"eventDelivery", "AzureFunction", "deployerIpAddress"} <= set(_condition_operands(condition["condition"]))
+    assert bt.parameter(bt.MAIN, "deployerIpAddress")["default"] == ""
+    storage = _one([r for r in bt.resources(STORAGE) if r.type == "Microsoft.Storage/storageAccounts"], "account")
+    acls = storage.config["properties"]["networkAcls"]
+    assert acls["defaultAction"] == "Deny" and acls["bypass"] == "AzureServices" and acls["ipRules"] == []
+
+
+def test_deployer_address_opens_the_scm_site_only():
+    site = _one([r for r in bt.resources(FUNCTION_APP) if r.type == "Microsoft.Web/sites"], "function app")
+    site_config = site.config["properties"]["siteConfig"]
+    assert site_config["ipSecurityRestrictions"] == "mainSiteRules"
+    assert site_config["scmIpSecurityRestrictions"] == "scmSiteRules"
+    main_rules = bt.variable(FUNCTION_APP, "mainSiteRules")["operator"]["operands"]
+    assert _condition_operands(main_rules["condition"]) == ["allowEventGridPush"]
+    (event_grid,) = main_rules["true_value"]
+    assert (event_grid["tag"], event_grid["ipAddress"]) == ("ServiceTag", "AzureEventGrid")
+    assert main_rules["false_value"] == []
+    scm_rules = bt.variable(FUNCTION_APP, "scmSiteRules")["operator"]["operands"]
+    assert "deployerIpAddress" in _condition_operands(scm_rules["condition"])
+    assert scm_rules["true_value"] == []
+    (deployer,) = scm_rules["false_value"]
+    assert deployer["ipAddress"] == "${deployerIpAddress}/32" and deployer["action"] == "Allow"
+    assert bt.parameter(FUNCTION_APP, "allowEventGridPush")["default"] is False
+
+
+def test_app_reaches_its_storage_through_private_endpoints():
+    call = _module_call("storageEndpoints")
+    assert call.path == PRIVATE_ENDPOINT
+    assert call.loop["detail"]["array_name"] == "storageEndpointGroups"
+    assert bt.variable(bt.MAIN, "storageEndpointGroups") == ["blob", "queue"]
+    assert bt.accessor_chain(call.params["targetResourceId"]) == ["storage", "outputs", "resourceId"]
+    assert call.params["subnetResourceId"] == "effectivePrivateEndpointSubnetResourceId"
+    (zone,) = call.params["privateDnsZoneResourceIds"]
+    assert "privatelink.${group}." in zone and zone.startswith("${dnsZonesResourceGroupId}/")
+    site = _module_call("functionAppEndpoint")
+    assert site.params["groupId"] == "sites" and site.condition == "functionAppPrivateEndpoint"
+    assert bt.parameter(bt.MAIN, "functionAppPrivateEndpoint")["default"] is False
+    endpoint = _one([r for r in bt.resources(PRIVATE_ENDPOINT) if r.type == "Microsoft.Network/privateEndpoints"],
+                    "private endpoint")
+    assert endpoint.config["properties"]["subnet"]["id"] == "subnetResourceId"
+    assert "storageEndpoints" in bt.parse(bt.MAIN)["modules"]["functionApp"]["config"].get("depends_on", []) or \
+        "storageEndpoints" in json.dumps(_module_call("functionApp").config)

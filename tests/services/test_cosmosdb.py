@@ -94,6 +94,19 @@ def test_api_capability_picks_the_group_and_zone(host, emulator, lz, capability,
     pe = emulator.get(f"{lz.rg_id(lz.network_rg)}/providers/Microsoft.Network/privateEndpoints/pe-{name}-{group.lower()}")
     assert pe["properties"]["privateLinkServiceConnections"][0]["properties"]["groupIds"] == [group]
     assert emulator.get(f"{lz.rg_id(lz.dns_rg)}/providers/Microsoft.Network/privateDnsZones/{zone}") is not None
+    # Gremlin and Table accounts are reachable through the NoSQL endpoint too: a second endpoint, group Sql
+    # (cosmos-db/how-to-configure-private-endpoints); Cassandra is not.
+    sql_pe = emulator.get(f"{lz.rg_id(lz.network_rg)}/providers/Microsoft.Network/privateEndpoints/pe-{name}-sql")
+    sql_zone = emulator.get(f"{lz.rg_id(lz.dns_rg)}/providers/Microsoft.Network/privateDnsZones/"
+                            "privatelink.documents.azure.com")
+    if group == "Cassandra":
+        assert sql_pe is None and sql_zone is None
+    else:
+        assert sql_pe["properties"]["privateLinkServiceConnections"][0]["properties"]["groupIds"] == ["Sql"]
+        zone_group = emulator.get(f"{sql_pe['id']}/privateDnsZoneGroups/default")
+        assert [c["properties"]["privateDnsZoneId"].lower() for c in zone_group["properties"]["privateDnsZoneConfigs"]
+                ] == [sql_zone["id"].lower()]
+    assert emulator.get(rid)["properties"]["publicNetworkAccess"] == "Disabled"
 
 
 def test_existing_vnet_and_ip_rules_are_kept_and_sent_whole(host, emulator, lz):
@@ -140,3 +153,55 @@ def test_private_account_without_ip_rules_patches_public_access_only(host, emula
     assert deliver(host, emulator, rid, ACCOUNT_WRITE)["status"] == "hardened"
     assert own_patches(emulator) == [{"properties": {"publicNetworkAccess": "Disabled"}}]
     settle(host, emulator, rid, ACCOUNT_WRITE)
+
+
+def test_exclusive_lock_412_while_another_update_runs_is_retried(host, emulator, lz):
+    """Cosmos DB's 412 "operation in progress which requires an exclusive lock" is transient."""
+    from emulator.faults import cosmos_exclusive_lock
+
+    rid = seed_cosmos_account(emulator, lz, "cosmos-busy01", tags={"harden": "service-endpoint"})
+    published_before = len(emulator.notifications)
+    delivered_before = len(host.deliveries)
+    fault = emulator.faults.add(cosmos_exclusive_lock("cosmos-busy01"))
+    try:
+        outcome = deliver(host, emulator, rid, ACCOUNT_WRITE)
+    finally:
+        emulator.faults.clear()
+    assert fault.hits == 1
+    assert outcome["status"] == "hardened", outcome
+    assert [r.status for r in emulator.writes() if r.resource_type == "Microsoft.DocumentDB/databaseAccounts"
+            ][:2] == [412, 200]
+    # Retried inside the one attempt: no failed outcome, no failed delivery (no message redelivery).
+    statuses = [n["data"]["status"] for n in emulator.notifications[published_before:]
+                if n["data"]["resourceId"].lower() == rid.lower()]
+    assert "failed" not in statuses, statuses
+    assert [d.error for d in host.deliveries[delivered_before:]][0] is None
+    assert emulator.get(rid)["properties"]["isVirtualNetworkFilterEnabled"] is True
+
+
+def test_hardening_while_the_owner_updates_the_account_waits_for_the_exclusive_lock(host, emulator, lz):
+    """Modelled, not injected: the owner's update holds the account; our PATCH gets 412 and is retried."""
+    from azure.identity import DefaultAzureCredential
+    from azure.mgmt.cosmosdb import CosmosDBManagementClient
+
+    rid = seed_cosmos_account(emulator, lz, "cosmos-owner01", tags={"harden": "service-endpoint"})
+    owner = CosmosDBManagementClient(DefaultAzureCredential(), lz.subscription_id, base_url=emulator.url,
+                                     credential_scopes=[emulator.url + "/.default"], polling_interval=0)
+    emulator.timing.scale = 0.02  # the owner's Cosmos update takes 60 Azure seconds: 1.2 s here
+    published_before = len(emulator.notifications)
+    try:
+        owner.database_accounts.begin_update(lz.app_rg, "cosmos-owner01",
+                                             {"properties": {"consistencyPolicy": {
+                                                 "defaultConsistencyLevel": "Session"}}})  # still running
+        outcome = deliver(host, emulator, rid, ACCOUNT_WRITE)
+    finally:
+        emulator.timing.scale = 0.0
+    assert outcome["status"] == "hardened", outcome
+    ours = [r.status for r in emulator.writes() if r.resource_type == "Microsoft.DocumentDB/databaseAccounts"][1:]
+    assert ours[0] == 412 and ours[-1] == 200, ours
+    statuses = [n["data"]["status"] for n in emulator.notifications[published_before:]
+                if n["data"]["resourceId"].lower() == rid.lower()]
+    assert "failed" not in statuses, statuses
+    props = emulator.get(rid)["properties"]
+    assert props["isVirtualNetworkFilterEnabled"] is True
+    assert props["consistencyPolicy"]["defaultConsistencyLevel"] == "Session"  # the owner's change survives

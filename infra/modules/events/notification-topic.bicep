@@ -7,6 +7,13 @@ param name string
 @description('Required. Principal ID of the identity that publishes notifications.')
 param senderPrincipalId string
 
+@description('Optional. Enabled (default): publishers reach the topic over its public endpoint, with an Entra ID token only (disableLocalAuth). Disabled: only through a private endpoint, which this template does not create.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param topicPublicNetworkAccess string = 'Enabled'
+
 @description('Optional. Location for the topic.')
 param location string = resourceGroup().location
 
@@ -17,7 +24,7 @@ param tags object = {}
 var eventGridDataSenderRoleId = 'd5a91429-5739-47e2-a06b-3470a27159e7'
 
 resource topic 'Microsoft.EventGrid/topics@2025-02-15' = {
-  // checkov:skip=CKV_AZURE_193: The remediator publishes from a Flex Consumption app over the public endpoint; publishing requires an Entra ID token (disableLocalAuth) and TLS 1.2.
+  // checkov:skip=CKV_AZURE_193: Public network access is a parameter (topicPublicNetworkAccess): by default the remediator publishes over the public endpoint with an Entra ID token (disableLocalAuth) and TLS 1.2.
   name: name
   location: location
   tags: tags
@@ -28,7 +35,7 @@ resource topic 'Microsoft.EventGrid/topics@2025-02-15' = {
   properties: {
     inputSchema: 'CloudEventSchemaV1_0'
     disableLocalAuth: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: topicPublicNetworkAccess
     minimumTlsVersionAllowed: '1.2'
     dataResidencyBoundary: 'WithinGeopair'
   }

@@ -1,5 +1,5 @@
 metadata name = 'Remediator function app'
-metadata description = 'A Python function app on the Flex Consumption plan, running as a user-assigned identity, integrated into a delegated subnet, reachable only over HTTPS from Event Grid, with identity-based storage and Application Insights connections.'
+metadata description = 'A Python function app on the Flex Consumption plan, running as a user-assigned identity, integrated into a delegated subnet, with no inbound access by default (events arrive through a Storage queue), identity-based storage and Application Insights connections.'
 
 @description('Required. Name of the function app.')
 param name string
@@ -24,6 +24,19 @@ param applicationInsightsName string
 
 @description('Required. Resource ID of the subnet (delegated to Microsoft.App/environments) the app integrates with.')
 param virtualNetworkSubnetResourceId string
+
+@description('Optional. Disabled (default): no inbound access over the internet; deploy code from inside the network through a private endpoint. Enabled: needed for Event Grid push delivery (allowEventGridPush) or for deployerIpAddress; ALZ Deny-PublicPaaSEndpoints refuses it without an exemption.')
+@allowed([
+  'Disabled'
+  'Enabled'
+])
+param publicNetworkAccess string = 'Disabled'
+
+@description('Optional. Admit Event Grid (service tag AzureEventGrid) to the main site, for push delivery to the on_resource_event function. Needs publicNetworkAccess Enabled.')
+param allowEventGridPush bool = false
+
+@description('Optional. One public IP address (a.b.c.d) admitted to the SCM (deployment) site only, for a first deployment from a laptop. Needs publicNetworkAccess Enabled. Empty: none.')
+param deployerIpAddress string = ''
 
 @description('Optional. App settings of the remediator itself, added to the host settings this module sets.')
 param appSettings object = {}
@@ -88,10 +101,6 @@ var hostSettings = [
     value: hostStorage.properties.primaryEndpoints.queue
   }
   {
-    name: 'AzureWebJobsStorage__tableServiceUri'
-    value: hostStorage.properties.primaryEndpoints.table
-  }
-  {
     name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
     value: applicationInsights.properties.ConnectionString
   }
@@ -129,8 +138,30 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
+// Main site: nobody, or Event Grid's service tag for push delivery. SCM site: nobody, or the one deployer address.
+var mainSiteRules = allowEventGridPush ? [
+  {
+    name: 'AllowEventGrid'
+    description: 'Event Grid delivers subscription events to the on_resource_event function (push delivery).'
+    action: 'Allow'
+    priority: 100
+    tag: 'ServiceTag'
+    ipAddress: 'AzureEventGrid'
+  }
+] : []
+var scmSiteRules = empty(deployerIpAddress) ? [] : [
+  {
+    name: 'AllowDeployer'
+    description: 'The one address a first deployment publishes code from (parameter deployerIpAddress).'
+    action: 'Allow'
+    priority: 100
+    ipAddress: '${deployerIpAddress}/32'
+  }
+]
+
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_222: Event Grid delivers to the function over its public endpoint; ipSecurityRestrictions admit only the AzureEventGrid service tag.
+  // checkov:skip=CKV_AZURE_222: publicNetworkAccess is Disabled unless a parameter enables it (push delivery or a deployer address); checkov cannot evaluate the parameter.
+  // checkov:skip=CKV_AZURE_78: Flex Consumption does not support siteConfig.ftpsState (learn.microsoft.com/azure/azure-functions/flex-consumption-plan, deprecated properties); FTP is off through basicPublishingCredentialsPolicies/ftp below (tested).
   // checkov:skip=CKV_AZURE_17: Event Grid's AzureFunction delivery presents no client certificate; access is limited by service tag and the function's system key.
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales per event and has no instance minimum to set (numberOfWorkers does not apply).
   // checkov:skip=CKV_AZURE_213: The app serves no HTTP route to probe: it has an Event Grid trigger and a queue trigger only.
@@ -150,28 +181,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     clientCertEnabled: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     virtualNetworkSubnetId: virtualNetworkSubnetResourceId
+    // No ftpsState and no cors: Flex Consumption does not support them (learn.microsoft.com/azure/azure-functions/
+    // flex-consumption-plan, deprecated properties); FTP is off through the publishing credentials policy below.
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
-      cors: {
-        allowedOrigins: []
-      }
-      // Only Event Grid reaches the functions; deployments use the scm site with Entra ID (basic auth is off below).
+      // Deployments use the SCM site with Entra ID (basic auth is off below).
       ipSecurityRestrictionsDefaultAction: 'Deny'
-      ipSecurityRestrictions: [
-        {
-          name: 'AllowEventGrid'
-          description: 'Event Grid delivers subscription events to the on_resource_event function.'
-          action: 'Allow'
-          priority: 100
-          tag: 'ServiceTag'
-          ipAddress: 'AzureEventGrid'
-        }
-      ]
+      ipSecurityRestrictions: mainSiteRules
+      scmIpSecurityRestrictionsDefaultAction: 'Deny'
+      scmIpSecurityRestrictions: scmSiteRules
       scmIpSecurityRestrictionsUseMain: false
       appSettings: concat(remediatorSettings, hostSettings)
     }

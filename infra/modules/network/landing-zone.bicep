@@ -68,7 +68,8 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
           networkSecurityGroup: {
             id: nsg.id
           }
-          // The function app's own storage admits this subnet through a service endpoint (no shared keys, no public access).
+          // Used only when the app's storage has public network access Enabled (storagePublicNetworkAccess): then it
+          // admits this subnet through a service endpoint. By default the app reaches its storage through private endpoints.
           serviceEndpoints: [
             {
               service: 'Microsoft.Storage'

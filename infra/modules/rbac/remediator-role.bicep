@@ -1,7 +1,7 @@
 targetScope = 'subscription'
 
 metadata name = 'Remediator role'
-metadata description = 'A custom role holding exactly the actions the remediators need (remediator-role-actions.json, checked against remediators/registry.py), assigned to the remediator identity at subscription scope.'
+metadata description = 'A custom role holding the actions the remediators need on the PaaS resources they harden (remediator-role-scopes.json "resources", generated from remediators/registry.py), assigned to the remediator identity on the whole subscription or on listed resource groups only.'
 
 @description('Required. Principal ID of the remediator identity.')
 param principalId string
@@ -9,8 +9,12 @@ param principalId string
 @description('Required. Name of the azd environment, which keeps role names unique when several environments share a subscription.')
 param environmentName string
 
-// The single list of actions: remediators/registry.py's rbac_actions() must equal it, both ways (tested).
-var actions = loadJsonContent('../../remediator-role-actions.json')
+@description('Optional. Names of the resource groups (in this subscription) the remediator may change resources in. Empty: the whole subscription.')
+param resourceGroupNames array = []
+
+// The actions needed on the hardened resources; the network, DNS and subscription-level read actions are granted at their
+// own scopes (scoped-role.bicep, subscription-reads-role.bicep). remediators/registry.py must equal the union (tested).
+var actions = loadJsonContent('../../remediator-role-scopes.json').resources
 
 // Custom role names are unique per tenant: the subscription keeps landing zones with the same environment name apart.
 var roleName = 'PaaS network hardener (${environmentName}, ${subscription().subscriptionId})'
@@ -19,7 +23,7 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, 'paas-network-hardener', environmentName)
   properties: {
     roleName: roleName
-    description: 'Reads handled PaaS resources and closes their network access: private endpoints with private DNS, or service endpoints with VNet rules. Generated from remediators/registry.py.'
+    description: 'Reads handled PaaS resources and closes their network access: private endpoint approval, firewall and VNet rules, public network access. Generated from remediators/registry.py.'
     type: 'CustomRole'
     permissions: [
       {
@@ -35,7 +39,7 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (empty(resourceGroupNames)) {
   name: guid(subscription().id, principalId, role.id)
   properties: {
     roleDefinitionId: role.id
@@ -44,6 +48,16 @@ resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     description: 'Remediator: harden handled PaaS resources in this subscription.'
   }
 }
+
+module groupAssignments 'role-assignment.bicep' = [for groupName in resourceGroupNames: {
+  name: 'remediator-role-${uniqueString(groupName, principalId)}'
+  scope: resourceGroup(groupName)
+  params: {
+    principalId: principalId
+    roleDefinitionResourceId: role.id
+    assignmentDescription: 'Remediator: harden handled PaaS resources in this resource group.'
+  }
+}]
 
 @description('The resource ID of the custom role.')
 output roleDefinitionResourceId string = role.id

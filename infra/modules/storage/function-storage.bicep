@@ -1,5 +1,5 @@
 metadata name = 'Function storage'
-metadata description = 'The function app storage account (identity-based access only), its deployment and dead-letter containers, the work, poison and notification queues, and the data-plane role assignments scoped as narrowly as each principal needs.'
+metadata description = 'The function app storage account (identity-based access only, no public network access by default), its deployment and dead-letter containers, the event, work, poison and notification queues, and the data-plane role assignments scoped as narrowly as each principal needs.'
 
 @description('Required. Name of the storage account.')
 @minLength(3)
@@ -12,11 +12,18 @@ param deploymentContainerName string
 @description('Required. Name of the blob container Event Grid dead-letters undeliverable events into.')
 param deadLetterContainerName string
 
-@description('Required. Names of the queues to create (work queue, poison queue, notification queue).')
+@description('Required. Names of the queues to create (event queue, work queue, poison queue, notification queue).')
 param queueNames array
 
-@description('Required. Resource IDs of the subnets admitted through the storage firewall (the function app subnet).')
-param allowedSubnetResourceIds array
+@description('Optional. Resource IDs of the subnets admitted through the storage firewall when publicNetworkAccess is Enabled (the function app subnet, with the Microsoft.Storage service endpoint).')
+param allowedSubnetResourceIds array = []
+
+@description('Optional. Disabled (default): reachable only through private endpoints (the function app) and by trusted Azure services that authenticate with their system-assigned identity (Event Grid delivery and dead-lettering). Enabled: also from allowedSubnetResourceIds over service endpoints, for networks without private endpoints; ALZ Deny-PublicPaaSEndpoints refuses it without an exemption.')
+@allowed([
+  'Disabled'
+  'Enabled'
+])
+param publicNetworkAccess string = 'Disabled'
 
 // The three role-assignment lists are arrays of roleAssignmentType / scopedRoleAssignmentType (declared below). They
 // are typed `array` because checkov's Bicep parser (pycep 0.5) cannot read `type[]`; the tests check every element.
@@ -45,7 +52,6 @@ param location string = resourceGroup().location
 param tags object = {}
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  // checkov:skip=CKV_AZURE_59: Public access is "selected networks only" (defaultAction Deny, one subnet); publicNetworkAccess Disabled would also shut out the trusted-service path Event Grid uses to dead-letter and deliver with its managed identity.
   // checkov:skip=CKV_AZURE_206: Holds only host state, the work queues and the deployment package, all recreated by a redeployment; zone-redundant by default (skuName).
   name: name
   location: location
@@ -63,14 +69,15 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     dnsEndpointType: 'Standard'
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    // Reachable only from the function subnet, and by trusted Azure services that authenticate with their managed
-    // identity (Event Grid dead-lettering and queue delivery).
-    publicNetworkAccess: 'Enabled'
+    // Private endpoints for the function app; the trusted-service exception (bypass AzureServices) for Event Grid,
+    // which delivers and dead-letters with the system topic's system-assigned identity
+    // (learn.microsoft.com/azure/event-grid/handler-storage-queues: a user-assigned identity is not accepted).
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       defaultAction: 'Deny'
       bypass: 'AzureServices'
       ipRules: []
-      virtualNetworkRules: [for subnetId in allowedSubnetResourceIds: {
+      virtualNetworkRules: [for subnetId in (publicNetworkAccess == 'Enabled' ? allowedSubnetResourceIds : []): {
         id: subnetId
         action: 'Allow'
       }]

@@ -1,7 +1,7 @@
 targetScope = 'subscription'
 
 metadata name = 'Add a subscription'
-metadata description = 'Deploy into one more subscription of an existing deployment: its Event Grid system topic and an event subscription delivering the handled resource writes to the existing function app, dead-lettering to the existing storage account, and the remediator custom role assigned to the existing identity there. Add the subscription id to HARDEN_SUBSCRIPTION_IDS as well (the trigger drops other subscriptions).'
+metadata description = 'Deploy into one more subscription of an existing deployment: its Event Grid system topic and an event subscription delivering the handled resource writes to the existing event queue (or pushing them to the function), dead-lettering to the existing storage account, and the remediator custom role assigned to the existing identity there. Add the subscription id to HARDEN_SUBSCRIPTION_IDS as well (the trigger drops other subscriptions).'
 
 @description('Required. Name of the azd environment of the existing deployment (keeps names and the role unique).')
 param environmentName string
@@ -12,11 +12,21 @@ param location string
 @description('Required. Principal ID of the remediator identity (REMEDIATOR_IDENTITY_PRINCIPAL_ID of the main deployment).')
 param remediatorPrincipalId string
 
-@description('Required. Resource ID of the function app (REMEDIATOR_FUNCTION_APP_RESOURCE_ID of the main deployment).')
-param functionAppResourceId string
+@description('Required. Resource ID of the app\'s storage account: the event queue and the dead-letter container live there (REMEDIATOR_STORAGE_ACCOUNT_RESOURCE_ID).')
+param storageAccountResourceId string
 
-@description('Required. Resource ID of the storage account receiving dead-lettered events (REMEDIATOR_STORAGE_ACCOUNT_RESOURCE_ID).')
-param deadLetterStorageAccountResourceId string
+@description('Optional. StorageQueue (default, as the main deployment): events go to the event queue with the new system topic\'s identity. AzureFunction: pushed to the function (then give functionAppResourceId).')
+@allowed([
+  'StorageQueue'
+  'AzureFunction'
+])
+param deliveryMode string = 'StorageQueue'
+
+@description('Optional. Name of the Storage queue events are delivered to (function_app.py EVENTS_QUEUE_NAME).')
+param eventQueueName string = 'resource-events'
+
+@description('Optional. Resource ID of the function app (REMEDIATOR_FUNCTION_APP_RESOURCE_ID; deliveryMode AzureFunction).')
+param functionAppResourceId string = ''
 
 @description('Required. Blob container receiving dead-lettered events (REMEDIATOR_DEAD_LETTER_CONTAINER).')
 param deadLetterContainerName string
@@ -27,11 +37,17 @@ param topicResourceGroupName string = 'rg-${environmentName}-events'
 @description('Optional. Name of an existing Microsoft.Resources.Subscriptions system topic in that resource group to reuse (Azure allows one per subscription); empty creates one.')
 param existingSystemTopicName string = ''
 
+@description('Optional. Resource ID of this subscription\'s spoke endpoint subnet (add it to HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS): the remediator gets the private endpoint role on its resource group. Empty: none.')
+param privateEndpointSubnetResourceId string = ''
+
+@description('Optional. Comma-separated resource IDs of this subscription\'s service-endpoint subnets (add them to HARDEN_SERVICE_ENDPOINT_SUBNET_IDS): the remediator gets the service-endpoint role on their resource groups. Empty: none.')
+param serviceEndpointSubnetResourceIds string = ''
+
 @description('Optional. Tags of the created resources.')
 param tags object = {}
 
 var systemTopicName = empty(existingSystemTopicName) ? 'egst-resources-${uniqueString(subscription().id, environmentName)}' : existingSystemTopicName
-var deadLetterParts = split(deadLetterStorageAccountResourceId, '/')
+var storageParts = split(storageAccountResourceId, '/')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: topicResourceGroupName
@@ -49,13 +65,14 @@ module systemTopic '../events/system-topic.bicep' = {
   }
 }
 
-// The topic's identity dead-letters into the main deployment's container, in that subscription.
-module deadLetterWriter 'dead-letter-writer.bicep' = {
-  name: 'harden-add-subscription-dead-letter-${uniqueString(subscription().id)}'
-  scope: resourceGroup(deadLetterParts[2], deadLetterParts[4])
+// The topic's identity writes to the main deployment's event queue and dead-letter container, in that subscription.
+module topicAccess 'system-topic-access.bicep' = {
+  name: 'harden-add-subscription-access-${uniqueString(subscription().id)}'
+  scope: resourceGroup(storageParts[2], storageParts[4])
   params: {
-    storageAccountName: last(deadLetterParts)
-    containerName: deadLetterContainerName
+    storageAccountName: last(storageParts)
+    deadLetterContainerName: deadLetterContainerName
+    eventQueueName: eventQueueName
     principalId: systemTopic.outputs.principalId
   }
 }
@@ -66,16 +83,18 @@ module resourceEvents '../events/resource-events-subscription.bicep' = {
   params: {
     name: 'evgs-harden-resources'
     systemTopicName: systemTopic.outputs.name
-    functionAppResourceId: functionAppResourceId
-    deadLetterStorageAccountResourceId: deadLetterStorageAccountResourceId
+    storageAccountResourceId: storageAccountResourceId
     deadLetterContainerName: deadLetterContainerName
+    deliveryMode: deliveryMode
+    eventQueueName: eventQueueName
+    functionAppResourceId: functionAppResourceId
   }
   dependsOn: [
-    deadLetterWriter
+    topicAccess
   ]
 }
 
-// The same custom role (the registry's actions), defined and assigned in this subscription.
+// The same roles as the main deployment's, at the same kinds of scope, in this subscription.
 module remediatorRole '../rbac/remediator-role.bicep' = {
   name: 'harden-add-subscription-role'
   params: {
@@ -83,6 +102,39 @@ module remediatorRole '../rbac/remediator-role.bicep' = {
     environmentName: environmentName
   }
 }
+
+module subscriptionReadsRole '../rbac/subscription-reads-role.bicep' = {
+  name: 'harden-add-subscription-reads-role'
+  params: {
+    principalId: remediatorPrincipalId
+    environmentName: environmentName
+  }
+}
+
+var endpointSubnetParts = split(privateEndpointSubnetResourceId, '/')
+
+module endpointSubnetRole '../rbac/scoped-role.bicep' = if (!empty(privateEndpointSubnetResourceId)) {
+  name: 'harden-add-subscription-endpoint-subnet-role'
+  scope: resourceGroup(endpointSubnetParts[2], endpointSubnetParts[4])
+  params: {
+    principalId: remediatorPrincipalId
+    environmentName: environmentName
+    roleKind: 'privateEndpointSubnet'
+  }
+}
+
+// 'subscription/resourceGroup' of each service-endpoint subnet, once each (union removes duplicates).
+var serviceEndpointGroups = union(map(filter(split(serviceEndpointSubnetResourceIds, ','), id => !empty(trim(id))), id => '${split(trim(id), '/')[2]}/${split(trim(id), '/')[4]}'), [])
+
+module serviceEndpointSubnetRoles '../rbac/scoped-role.bicep' = [for group in serviceEndpointGroups: {
+  name: 'harden-add-subscription-se-role-${uniqueString(group)}'
+  scope: resourceGroup(split(group, '/')[0], split(group, '/')[1])
+  params: {
+    principalId: remediatorPrincipalId
+    environmentName: environmentName
+    roleKind: 'serviceEndpointSubnets'
+  }
+}]
 
 @description('The name of the system topic in the added subscription.')
 output systemTopicName string = systemTopic.outputs.name
