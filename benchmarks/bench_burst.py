@@ -3,8 +3,9 @@
 1,000 Key Vaults tagged ``harden=private`` appear at once, 250 in each of 4 subscriptions (each
 with its own spoke VNet and endpoint subnet; the private DNS zones live in the first). Their
 write events (interleaved across subscriptions) go through the real Event Grid trigger function,
-then 64 worker threads run the queue worker's code (``process_message`` → engine), as four
-instances of the Functions host would with the queue trigger's batch of 16. A failure is retried as the host would (up to ``maxDequeueCount`` deliveries); a message
+then 64 worker threads run the queue worker's code (``process_message`` → engine), as about
+five instances of the Functions host would (host.json: batchSize 8 + newBatchThreshold 4, so up
+to 12 messages at a time each). A failure is retried as the host would (up to ``maxDequeueCount`` deliveries); a message
 that still fails is *lost* (poisoned).
 
 The emulator throttles like ARM (emulator/throttle.py: per subscription and principal, reads 250
@@ -54,7 +55,7 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=1000)
     parser.add_argument("--scale", type=float, default=2.0, help="Azure seconds per benchmark second")
     parser.add_argument("--workers", type=int, default=64,
-                        help="messages processed at a time (4 instances × the queue trigger's batch of 16)")
+                        help="messages processed at a time (~5 instances × 12, host.json's queue batch)")
     parser.add_argument("--no-pacing", action="store_true", help="turn the client-side pacing off (for comparison)")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
