@@ -64,7 +64,7 @@ def test_paced_by_the_headers_a_burst_gets_no_429_and_runs_at_the_refill_rate(em
     assert budget.waited_seconds > 0
 
 
-def test_budget_waits_for_the_refill_and_counts_requests_in_flight():
+def test_budget_spends_per_request_and_waits_for_the_refill():
     now = [0.0]
     waits: list[float] = []
 
