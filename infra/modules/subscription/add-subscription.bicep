@@ -124,7 +124,11 @@ module endpointSubnetRole '../rbac/scoped-role.bicep' = if (!empty(privateEndpoi
 }
 
 // 'subscription/resourceGroup' of each service-endpoint subnet, once each (union removes duplicates).
-var serviceEndpointGroups = union(map(filter(split(serviceEndpointSubnetResourceIds, ','), id => !empty(trim(id))), id => '${split(trim(id), '/')[2]}/${split(trim(id), '/')[4]}'), [])
+// (A loop rather than map(), and a variable as filter()'s input: checkov's Bicep parser reads no more.)
+var serviceEndpointSubnetIdParts = split(serviceEndpointSubnetResourceIds, ',')
+var serviceEndpointSubnetIdList = filter(serviceEndpointSubnetIdParts, id => length(trim(id)) > 0)
+var serviceEndpointGroupList = [for id in serviceEndpointSubnetIdList: '${split(trim(id), '/')[2]}/${split(trim(id), '/')[4]}']
+var serviceEndpointGroups = union(serviceEndpointGroupList, [])
 
 module serviceEndpointSubnetRoles '../rbac/scoped-role.bicep' = [for group in serviceEndpointGroups: {
   name: 'harden-add-subscription-se-role-${uniqueString(group)}'
