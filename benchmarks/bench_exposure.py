@@ -76,8 +76,9 @@ def main() -> None:
         os.environ.pop("HARDEN_NOTIFY_TOPIC_ENDPOINT", None)
         engine = engine_for(Settings.from_env())
         # Sign in and start the clients before timing anything.
-        _one(emu, lz, engine, seed_key_vault, "warm", "Microsoft.KeyVault/vaults/write", "private", "0",
-             max_parallel=8)
+        for mode in ("private", "service-endpoint"):
+            _one(emu, lz, engine, seed_key_vault, "warm", "Microsoft.KeyVault/vaults/write", mode, "0",
+                 max_parallel=8)
         print(f"Exposure window per hardening, Azure seconds (emulator time ÷ {SCALE}); LRO durations in "
               "emulator/timing.py")
         print(f"  {'service':<12} {'mode':<17} {'steps':>5} {'plan':>6} | {'apply':>6} {'bound':>6} {'ratio':>5} "
