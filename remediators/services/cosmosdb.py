@@ -12,7 +12,8 @@ Writes: DatabaseAccounts_Update is a long-running PATCH (``begin_update``).
 A PUT would replace the whole account (locations, consistency policy...), so we
 never PUT; the PATCH carries only the properties we change, but an array in a
 PATCH replaces the array, so ``virtualNetworkRules`` and ``ipRules`` are always
-sent whole: every rule we read, plus ours, minus the 0.0.0.0 rule.
+sent whole: every rule read just before the write (one GET), plus ours, minus
+the 0.0.0.0 rule.
 
 Effective default (``ResourceState.default_action``):
 
@@ -52,7 +53,7 @@ Cassandra, Gremlin, Table and their ``privatelink.*`` zones).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..arm import ArmClients
 from ..model import ALLOW, DENY, DISABLED, Change, Phase, ResourceState
@@ -137,48 +138,63 @@ class CosmosDbRemediator(ServiceRemediator):
     def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:
         if not state.public:
             return []
-        properties: dict[str, Any] = {"publicNetworkAccess": DISABLED}
+        ip_rules = state.raw["ipRules"]
         before: dict[str, Any] = {"publicNetworkAccess": state.public_network_access}
         after: dict[str, Any] = {"publicNetworkAccess": DISABLED}
-        ip_rules = state.raw["ipRules"]
         if any(allows_azure_datacenters(r) for r in ip_rules):
-            properties["ipRules"] = [r for r in ip_rules if not allows_azure_datacenters(r)]
             before["ipRules"] = [r.get("ipAddressOrRange") for r in ip_rules]
-            after["ipRules"] = [r.get("ipAddressOrRange") for r in properties["ipRules"]]
+            after["ipRules"] = [r.get("ipAddressOrRange") for r in ip_rules if not allows_azure_datacenters(r)]
         return [self._patch(arm, state.id, Phase.PUBLIC_ACCESS,
                             "disable public network access (and the Azure-datacenters IP rule)",
-                            properties, before, after)]
+                            _lockdown_properties, before, after)]
 
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
                         subnet_ids: Sequence[str]) -> list[Change]:
         if not state.public:
             return []  # Stricter than asked; we never loosen.
-        vnet_rules = state.raw["virtualNetworkRules"]
         ip_rules = state.raw["ipRules"]
-        present = lower_ids(r.get("id") for r in vnet_rules)
-        new_rules = [{"id": s, "ignoreMissingVNetServiceEndpoint": False}
-                     for s in missing_subnets(subnet_ids, present)]
-        kept_ips = [r for r in ip_rules if not allows_azure_datacenters(r)]
-        properties = {"isVirtualNetworkFilterEnabled": True,
-                      "virtualNetworkRules": [*vnet_rules, *new_rules],
-                      "ipRules": kept_ips}
+        present = lower_ids(r.get("id") for r in state.raw["virtualNetworkRules"])
         before = {"effectiveDefault": state.default_action,
                   "virtualNetworkRules": sorted(present),
                   "ipRules": [r.get("ipAddressOrRange") for r in ip_rules]}
         after = {"effectiveDefault": DENY,
-                 "virtualNetworkRules": sorted(present | {r["id"].lower() for r in new_rules}),
-                 "ipRules": [r.get("ipAddressOrRange") for r in kept_ips]}
+                 "virtualNetworkRules": sorted(present | {s.lower() for s in subnet_ids}),
+                 "ipRules": [r.get("ipAddressOrRange") for r in ip_rules if not allows_azure_datacenters(r)]}
         return [self._patch(arm, state.id, Phase.FIREWALL_RULES,
                             "enable the VNet filter, allow the service-endpoint subnets, "
                             "drop the Azure-datacenters IP rule (other IP rules kept)",
-                            properties, before, after)]
+                            lambda p: _vnet_rule_properties(p, subnet_ids), before, after)]
 
     @staticmethod
-    def _patch(arm: ArmClients, rid: ResourceId, phase: Phase, summary: str, properties: Mapping[str, Any],
+    def _patch(arm: ArmClients, rid: ResourceId, phase: Phase, summary: str,
+               merge: Callable[[Mapping[str, Any]], dict[str, Any]],
                before: Mapping[str, Any], after: Mapping[str, Any]) -> Change:
-        body = {"properties": dict(properties)}
-        return Change(
-            phase=phase, target=str(rid), summary=summary, before=dict(before), after=dict(after),
-            apply=lambda: arm.cosmosdb.database_accounts.begin_update(
-                rid.resource_group, rid.name, body).result(),
-        )
+        def apply() -> Any:
+            # The arrays in the PATCH replace the account's, and this write may come minutes after
+            # the plan's read (public access off waits for endpoints and DNS): merge into the rules
+            # as they are now, so that a rule someone added meanwhile is kept.
+            accounts = arm.cosmosdb.database_accounts
+            fresh = props(accounts.get(rid.resource_group, rid.name).as_dict())
+            return accounts.begin_update(rid.resource_group, rid.name, {"properties": merge(fresh)}).result()
+
+        return Change(phase=phase, target=str(rid), summary=summary, before=dict(before), after=dict(after),
+                      apply=apply)
+
+
+def _lockdown_properties(p: Mapping[str, Any]) -> dict[str, Any]:
+    """Public access off; the 0.0.0.0 rule goes too, every other IP rule stays."""
+    properties: dict[str, Any] = {"publicNetworkAccess": DISABLED}
+    ip_rules = list(p.get("ipRules") or ())
+    if any(allows_azure_datacenters(r) for r in ip_rules):
+        properties["ipRules"] = [r for r in ip_rules if not allows_azure_datacenters(r)]
+    return properties
+
+
+def _vnet_rule_properties(p: Mapping[str, Any], subnet_ids: Sequence[str]) -> dict[str, Any]:
+    """The VNet filter on, every rule as read plus ours, every IP rule but 0.0.0.0."""
+    vnet_rules = list(p.get("virtualNetworkRules") or ())
+    present = lower_ids(r.get("id") for r in vnet_rules)
+    new_rules = [{"id": s, "ignoreMissingVNetServiceEndpoint": False} for s in missing_subnets(subnet_ids, present)]
+    return {"isVirtualNetworkFilterEnabled": True,
+            "virtualNetworkRules": [*vnet_rules, *new_rules],
+            "ipRules": [r for r in p.get("ipRules") or () if not allows_azure_datacenters(r)]}

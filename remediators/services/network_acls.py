@@ -63,28 +63,43 @@ class NetworkAclsRemediator(ServiceRemediator):
 
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
                         subnet_ids: Sequence[str]) -> list[Change]:
-        new_rules = [self.vnet_rule(s) for s in missing_subnets(subnet_ids, state.vnet_rule_subnet_ids)]
-        return [self._patch(arm, state, new_rules=new_rules)]
+        return [self._patch(arm, state, subnet_ids=subnet_ids)]
+
+    def _merged_acls(self, acls: Mapping[str, Any], subnet_ids: Sequence[str]) -> dict[str, Any]:
+        """``acls`` as read, plus a rule for each subnet that has none, default Deny."""
+        merged = dict(acls)
+        rules = list(acls.get("virtualNetworkRules") or ())
+        present = lower_ids(r.get("id") for r in rules)
+        merged["virtualNetworkRules"] = rules + [self.vnet_rule(s) for s in missing_subnets(subnet_ids, present)]
+        merged["ipRules"] = list(acls.get("ipRules") or ())
+        merged["bypass"] = acls.get("bypass") or "AzureServices"
+        merged["defaultAction"] = DENY
+        return merged
 
     def _patch(self, arm: ArmClients, state: ResourceState, *, public_network_access: str | None = None,
-               new_rules: Sequence[dict[str, Any]] = ()) -> Change:
-        acls = dict(state.raw["networkAcls"])
-        acls["virtualNetworkRules"] = list(acls.get("virtualNetworkRules") or ()) + list(new_rules)
-        acls["ipRules"] = list(acls.get("ipRules") or ())
-        acls["bypass"] = acls.get("bypass") or "AzureServices"
-        acls["defaultAction"] = DENY
-        properties: dict[str, Any] = {"networkAcls": acls}
+               subnet_ids: Sequence[str] = ()) -> Change:
+        planned = self._merged_acls(state.raw["networkAcls"], subnet_ids)
         before: dict[str, Any] = {"networkAcls.defaultAction": state.default_action}
         after: dict[str, Any] = {"networkAcls.defaultAction": DENY}
-        if new_rules:
+        if missing_subnets(subnet_ids, state.vnet_rule_subnet_ids):
             before["networkAcls.virtualNetworkRules"] = sorted(state.vnet_rule_subnet_ids)
             after["networkAcls.virtualNetworkRules"] = sorted(
-                state.vnet_rule_subnet_ids | {r["id"].lower() for r in new_rules})
+                lower_ids(r.get("id") for r in planned["virtualNetworkRules"]))
         if public_network_access:
-            properties["publicNetworkAccess"] = public_network_access
             before["publicNetworkAccess"] = state.public_network_access
             after["publicNetworkAccess"] = public_network_access
         rid = state.id
+
+        def apply() -> Any:
+            # networkAcls is replaced whole, and this write may come minutes after the plan's read
+            # (it waits for endpoints, DNS, subnets): merge into the rules as they are now, so that
+            # a rule someone added meanwhile is kept.
+            fresh = props(self.get(arm, rid)).get("networkAcls") or {}
+            properties: dict[str, Any] = {"networkAcls": self._merged_acls(fresh, subnet_ids)}
+            if public_network_access:
+                properties["publicNetworkAccess"] = public_network_access
+            return self.update(arm, rid, {"properties": properties})
+
         return Change(
             phase=Phase.PUBLIC_ACCESS if public_network_access else Phase.FIREWALL_RULES,
             target=str(rid),
@@ -92,5 +107,5 @@ class NetworkAclsRemediator(ServiceRemediator):
             if public_network_access else "allow the service-endpoint subnets and deny all other networks",
             before=before,
             after=after,
-            apply=lambda: self.update(arm, rid, {"properties": properties}),
+            apply=apply,
         )
