@@ -14,13 +14,14 @@ import dataclasses
 import logging
 from typing import Callable
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
 from . import registry
 from .arm import ArmClients, error_code_of
 from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, ResourceState, Status, requested_mode
 from .cloud import CloudMetadataError, ZoneNotOffered
 from .executor import Execution, execute
+from .vnet_lease import LeaseLost, VnetBusy
 from .network import LockoutRisk, NetworkPlanner
 from .plan import link
 from .private_link import DnsConflict, PrivateLinkPlanner, private_endpoint_id
@@ -227,6 +228,12 @@ class Engine:
             if failure.reason_code == "arm-error":
                 raise HardeningFailed(failure) from error
             return failure
+        if isinstance(error, (AzureError, VnetBusy, LeaseLost)):
+            # No answer from ARM (a connection or timeout), or another instance holds the VNet: retry.
+            failure = Outcome(Status.FAILED, request.resource_id, "transient-error",
+                              f"{where}: {error}; the message will be retried", request, kind, tag, done,
+                              not_done=not_done)
+            raise HardeningFailed(failure) from error
         # A bug, not Azure's answer: report what was done, then let the host retry.
         failure = Outcome(Status.FAILED, request.resource_id, "internal-error",
                           f"{where}: {type(error).__name__}: {error}", request, kind, tag, done, not_done=not_done)

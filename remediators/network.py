@@ -179,7 +179,8 @@ class NetworkPlanner:
         lease = vnet_lease.lease_from_environment()
         # In-process lock first (threads of this instance), then the blob lease (other instances):
         # the Network RP does not reliably enforce If-Match on subnets (Azure/azure-rest-api-specs#6789).
-        with _vnet_locks.setdefault(vnet.key, threading.Lock()), (lease.hold(str(vnet)) if lease else nullcontext()):
+        with _vnet_locks.setdefault(vnet.key, threading.Lock()), \
+                (lease.hold(str(vnet)) if lease else nullcontext()) as held:
             for attempt in range(1, _ETAG_ATTEMPTS + 1):
                 # Re-read under the lock: the PUT must carry the subnet as it is now.
                 subnet = network.subnets.get(sid.resource_group, sid.names[0], sid.name)
@@ -187,6 +188,8 @@ class NetworkPlanner:
                 if not any(str(e.get("service", "")).lower() == service.lower() for e in endpoints):
                     endpoints.append({"service": service})
                 etag = subnet.get("etag")
+                if held is not None:
+                    held.check()  # never write without the lease
                 try:
                     # Waiting for the operation inside the lease: the lease is renewed meanwhile.
                     return network.subnets.begin_create_or_update(

@@ -62,13 +62,13 @@ def critical_path(changes: Sequence[Change], durations: Mapping[str, float]) -> 
 
 
 def _unique_keys(changes: list[Change]) -> list[Change]:
-    seen: dict[str, int] = {}
-    unique = []
+    """Keys name edges: two changes with one key would make every edge to it ambiguous."""
+    seen: set[str] = set()
     for change in changes:
-        count = seen.get(change.key, 0)
-        seen[change.key] = count + 1
-        unique.append(change if count == 0 else dataclasses.replace(change, key=f"{change.key}#{count + 1}"))
-    return unique
+        if change.key in seen:
+            raise PlanError(f"two changes in one plan share the key {change.key!r}; give one of them its own key")
+        seen.add(change.key)
+    return changes
 
 
 def _topological(changes: list[Change]) -> list[Change]:

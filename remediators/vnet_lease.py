@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Iterator, Mapping
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +50,30 @@ _SETTINGS = ("AzureWebJobsStorage", "AzureWebJobsStorage__blobServiceUri", "Azur
              "AzureWebJobsStorage__clientId", "AZURE_CLIENT_ID")
 
 
-class VnetBusy(HttpResponseError):
+class VnetBusy(RuntimeError):
     """Another instance held the VNet's lease for longer than we were willing to wait."""
 
     def __init__(self, vnet_id: str, waited: float) -> None:
-        super().__init__(message=f"another instance is changing VNet {vnet_id} (its lease was held for "
-                                 f"{waited:.0f} s); the message will be retried")
-        self.status_code = 409
+        super().__init__(f"another instance is changing VNet {vnet_id} (its lease was held for "
+                         f"{waited:.0f} s)")
+
+
+class LeaseLost(RuntimeError):
+    """The VNet's lease could not be renewed; writing now could race another instance."""
+
+
+class HeldLease:
+    """What :meth:`VnetLease.hold` yields: whether the lease is still ours."""
+
+    def __init__(self, vnet_id: str) -> None:
+        self.vnet_id = vnet_id
+        self.lost = threading.Event()
+
+    def check(self) -> None:
+        """Raise :class:`LeaseLost` if a renewal failed: then do not write."""
+        if self.lost.is_set():
+            raise LeaseLost(f"the lease on VNet {self.vnet_id} was lost; nothing more was written, "
+                            "and the message will be retried")
 
 
 def blob_name(vnet_id: str) -> str:
@@ -74,33 +91,39 @@ class VnetLease:
     """
 
     def __init__(self, container: Any, *, lease_seconds: int = LEASE_SECONDS, wait_seconds: float = 300.0,
-                 poll_seconds: float = 0.5) -> None:
+                 poll_seconds: float = 0.5, renew_seconds: float | None = None) -> None:
         self._container = container
         self._lease_seconds = lease_seconds
+        # A third of the lease: a renewal that fails is tried again before the lease lapses.
+        self._renew_seconds = renew_seconds if renew_seconds is not None else lease_seconds / 3
         self._wait_seconds = wait_seconds
         self._poll_seconds = poll_seconds
         self._container_ready = False
 
     @contextmanager
-    def hold(self, vnet_id: str) -> Iterator[None]:
-        """Hold the VNet's lease for the duration of the block, renewing it meanwhile."""
+    def hold(self, vnet_id: str) -> Iterator[HeldLease]:
+        """Hold the VNet's lease for the duration of the block, renewing it meanwhile.
+
+        Call :meth:`HeldLease.check` right before each write: it raises :class:`LeaseLost`
+        once a renewal has failed, so nothing is written without the lease.
+        """
         lease = self._acquire(vnet_id)
+        held = HeldLease(vnet_id)
         stop = threading.Event()
-        renewer = threading.Thread(target=self._renew, args=(lease, vnet_id, stop), daemon=True,
+        renewer = threading.Thread(target=self._renew, args=(lease, held, stop), daemon=True,
                                    name=f"vnet-lease-{blob_name(vnet_id)[:8]}")
         renewer.start()
         try:
-            yield
+            yield held
         finally:
             stop.set()
             renewer.join()
             try:
                 lease.release()
-            except HttpResponseError as exc:
+            except AzureError as exc:
                 # The lease expires by itself within lease_seconds; the write itself is done.
                 logger.warning("Could not release the lease on VNet %s (%s); it expires in %d s",
-                               vnet_id, exc.error_code if hasattr(exc, "error_code") else exc.status_code,
-                               self._lease_seconds)
+                               vnet_id, exc, self._lease_seconds)
 
     def _acquire(self, vnet_id: str) -> Any:
         blob = self._blob(vnet_id)
@@ -134,14 +157,22 @@ class VnetLease:
                 raise
         return blob
 
-    def _renew(self, lease: Any, vnet_id: str, stop: threading.Event) -> None:
-        # Renew at a third of the duration: two renewals may fail before the lease lapses.
-        while not stop.wait(self._lease_seconds / 3):
+    def _renew(self, lease: Any, held: HeldLease, stop: threading.Event) -> None:
+        # A renewal that fails (a network error, a timeout) is tried again at the next tick;
+        # after two in a row the lease counts as lost and the writer refuses to write.
+        failures = 0
+        while not stop.wait(self._renew_seconds):
             try:
                 lease.renew()
-            except HttpResponseError as exc:
-                logger.error("Lost the lease on VNet %s while writing it (%s); another instance may now "
-                             "write the subnet concurrently", vnet_id, exc.status_code)
+                failures = 0
+            except AzureError as exc:
+                failures += 1
+                if failures < 2:
+                    logger.warning("Renewing the lease on VNet %s failed (%s); trying again", held.vnet_id, exc)
+                    continue
+                logger.error("Lost the lease on VNet %s while writing it (%s); the next write is refused",
+                             held.vnet_id, exc)
+                held.lost.set()
                 return
 
 

@@ -154,6 +154,9 @@ class MessagingNamespaceRemediator(ServiceRemediator):
             changes.append(Change(
                 phase=Phase.PUBLIC_ACCESS, target=str(rid), summary="disable public network access on the namespace",
                 before={"publicNetworkAccess": namespace_public}, after={"publicNetworkAccess": DISABLED},
+                # One write at a time on a namespace: both update the same resource, and a second
+                # update while the first runs may be refused as a conflict.
+                needs=frozenset(c.key for c in changes),
                 apply=lambda: self.namespaces(arm).update(rid.resource_group, rid.name, body,
                                                           stream=True, cls=response_status)))
         return changes

@@ -106,3 +106,22 @@ def test_lease_is_renewed_while_the_write_runs(azurite):
                 pass
     with rival.hold(vnet_id):  # released on the way out: free at once
         pass
+
+
+def test_a_lease_that_cannot_be_renewed_stops_the_write(azurite):
+    """Someone breaks our lease mid-write: renewals fail, and the next write is refused, not sent unguarded."""
+    import time
+
+    from azure.storage.blob import BlobLeaseClient
+
+    container = BlobServiceClient.from_connection_string(azurite).get_container_client(vnet_lease.CONTAINER)
+    holder = vnet_lease.VnetLease(container, renew_seconds=0.1)
+    vnet_id = "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet-broken-lease"
+    with holder.hold(vnet_id) as held:
+        held.check()  # ours: writing is allowed
+        BlobLeaseClient(container.get_blob_client(vnet_lease.blob_name(vnet_id))).break_lease(lease_break_period=0)
+        deadline = time.monotonic() + 10
+        while not held.lost.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(vnet_lease.LeaseLost, match="vnet-broken-lease"):
+            held.check()
