@@ -193,6 +193,9 @@ class Emulator:
             self._events.clear()
             self._notifications.clear()
             self.cloud = "AzureCloud"
+            self.metadata_requests = 0
+            self.management_groups.clear()
+            self.throttle.disable()
         self.faults.clear()
 
     @property

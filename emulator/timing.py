@@ -79,5 +79,6 @@ class Timing:
 
     def reset(self) -> None:
         self.scale, self.jitter = 0.0, 0.0
+        self.rng = random.Random()
         self.lro_seconds = dict(LRO_SECONDS)
         self.sync_seconds = SYNC_SECONDS

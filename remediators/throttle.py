@@ -148,6 +148,12 @@ _budgets: dict[tuple[str, str, float, float], ArmBudget] = {}
 _budgets_lock = threading.Lock()
 
 
+def forget_budgets() -> None:
+    """Drop every subscription's budget (tests: each starts from ARM's full bucket)."""
+    with _budgets_lock:
+        _budgets.clear()
+
+
 def budget_for(endpoint: str, subscription_id: str, *, writes_per_second: float = 10.0,
                reads_per_second: float = 25.0) -> ArmBudget:
     """The one budget of a subscription in this process, whichever engine or client asks."""

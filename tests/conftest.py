@@ -14,6 +14,8 @@ from localdev.azurite import running_azurite
 from localdev.host import LocalHost
 from localdev.landing_zone import LandingZone, seed_network
 from remediators.cloud import forget_clouds
+from remediators.runtime import engine_for
+from remediators.throttle import forget_budgets
 
 # The product's managed identity on the emulator; what it did is checked against the custom role.
 REMEDIATOR_CLIENT_ID = "5f0c6a2e-7b1d-4c3e-9a8f-2d4b6c8e0a13"
@@ -41,7 +43,10 @@ def azurite() -> Iterator[str]:
 def lz(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> LandingZone:
     """A fresh landing zone, and app settings pointing the product at the emulator."""
     emulator.reset()
-    forget_clouds()  # the cloud's metadata is cached per process and ARM endpoint
+    # Per-process caches: the cloud's metadata, ARM budgets, engines (with their VNet-location cache).
+    forget_clouds()
+    forget_budgets()
+    engine_for.cache_clear()
     zone = seed_network(emulator)
     env = {
         **emulator.env(),

@@ -95,6 +95,8 @@ class RemediationContract:
     # -- the contract -------------------------------------------------------
 
     def test_private_creates_endpoint_then_dns_then_closes_public_access(self, host, emulator, lz):
+        # Operations take (scaled) time, so the order below is checked against when each one finished.
+        emulator.timing.scale = 0.001
         rid = self.seed(emulator, lz, self.name("priv"), {"harden": "private"})
         outcome = deliver(host, emulator, rid, self.operation)
         assert outcome["status"] == "hardened", outcome

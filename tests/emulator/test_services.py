@@ -205,16 +205,15 @@ class TestCosmos:
         # hashicorp/terraform-provider-azurerm#15842 / #17233 quote the real answer.
         emu.seed(rid("Microsoft.DocumentDB/databaseAccounts/ddbbusy"), example("CosmosDBDatabaseAccountGet.json"))
         cosmos = client(CosmosDBManagementClient)
-        emu.timing.scale = 0.01  # a Cosmos update takes 60 Azure seconds: 0.6 s here
+        emu.timing.scale = 0.02  # a Cosmos update takes 60 Azure seconds: 1.2 s here
         try:
-            cosmos.database_accounts.begin_update(RG, "ddbbusy", {"properties": {"ipRules": []}})  # not awaited
+            first = cosmos.database_accounts.begin_update(RG, "ddbbusy", {"properties": {"ipRules": []}})
             with pytest.raises(HttpResponseError) as err:
                 cosmos.database_accounts.begin_update(RG, "ddbbusy", {"properties": {"ipRules": []}},
                                                       retry_total=0)
             assert err.value.status_code == 412 and err.value.error.code == "PreconditionFailed"
             assert "requires an exclusive lock on [ddbbusy]" in err.value.error.message
-            import time
-            time.sleep(0.7)
+            first.result()  # the owner's update done: the lock is free
             cosmos.database_accounts.begin_update(RG, "ddbbusy", {"properties": {"ipRules": []}}).result()
         finally:
             emu.timing.scale = 0.0

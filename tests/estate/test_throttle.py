@@ -54,14 +54,16 @@ def test_without_pacing_a_burst_is_throttled(emulator, lz, vault):
 def test_paced_by_the_headers_a_burst_gets_no_429_and_runs_at_the_refill_rate(emulator, lz, vault):
     budget = ArmBudget(reads_per_second=10.0)
     arm = clients(lz, budget)
+    arm.keyvault.vaults.get(*vault)  # sign in and warm up before the bucket is on
     emulator.throttle.enable(limits={"reads": (5, 10.0)})
     started = time.monotonic()
     for _ in range(15):
         arm.keyvault.vaults.get(*vault)
     elapsed = time.monotonic() - started
     assert emulator.throttle.throttled == 0
-    assert 0.8 <= elapsed <= 2.5  # (15 - 5 burst) / 10 per second = 1 s, plus request time
-    assert budget.waited_seconds > 0
+    # (15 - 5 burst) / 10 per second: at least about 1 s, spent waiting for the refill (no upper
+    # bound on wall time: a loaded machine may be slower, never faster).
+    assert elapsed >= 0.8 and budget.waited_seconds >= 0.5
 
 
 def test_budget_spends_per_request_and_waits_for_the_refill():

@@ -187,7 +187,11 @@ def test_hardening_while_the_owner_updates_the_account_waits_for_the_exclusive_l
     rid = seed_cosmos_account(emulator, lz, "cosmos-owner01", tags={"harden": "service-endpoint"})
     owner = CosmosDBManagementClient(DefaultAzureCredential(), lz.subscription_id, base_url=emulator.url,
                                      credential_scopes=[emulator.url + "/.default"], polling_interval=0)
-    emulator.timing.scale = 0.02  # the owner's Cosmos update takes 60 Azure seconds: 1.2 s here
+    # Only Cosmos DB operations take time, and long ones (100 Azure seconds, 2 s here), so that our
+    # PATCH lands inside the owner's update even on a loaded machine.
+    emulator.timing.lro_seconds = {"microsoft.documentdb/databaseaccounts": 100.0, "microsoft.network": 0.0}
+    emulator.timing.sync_seconds = 0.0
+    emulator.timing.scale = 0.02
     published_before = len(emulator.notifications)
     try:
         owner.database_accounts.begin_update(lz.app_rg, "cosmos-owner01",
