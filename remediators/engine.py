@@ -18,18 +18,18 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 
 from . import registry
 from .arm import ArmClients, error_code_of
-from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, ResourceState, Status, requested_mode
 from .cloud import CloudMetadataError, ZoneNotOffered
 from .executor import Execution, execute
-from .vnet_lease import LeaseLost, VnetBusy
+from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, ResourceState, Status, requested_mode
 from .network import LockoutRisk, NetworkPlanner
+from .notify import Notifier
+from .placement import SubnetPlacement, all_subnets
 from .plan import link
 from .private_link import DnsConflict, PrivateLinkPlanner, private_endpoint_id
-from .notify import Notifier
 from .resource_id import InvalidResourceId, ResourceId
 from .services.base import ServiceRemediator
-from .placement import SubnetPlacement, all_subnets
 from .settings import Settings, SettingsError
+from .vnet_lease import LeaseLost, VnetBusy
 
 logger = logging.getLogger(__name__)
 

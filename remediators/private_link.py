@@ -113,17 +113,17 @@ class PrivateLinkPlanner:
         self._settings = settings
         self._zone_name = zone_name
 
-    def plan(self, state: ResourceState, *, subnet_id: str | None = None) -> tuple[list[Change], list[str]]:
+    def plan(self, state: ResourceState, *, subnet_id: str | None) -> tuple[list[Change], list[str]]:
         """The changes that give ``state`` working private endpoints, and the holds.
 
         A hold is a reason public access must stay on that no change of ours can
         fix (a connection awaiting approval); the engine then leaves the lockdown out.
         ``subnet_id``: the endpoint subnet placed for this resource (remediators/placement.py).
         """
-        subnet_id = subnet_id or self._settings.private_endpoint_subnet_id
         zones_rg = self._settings.dns_zones_resource_group_id
         if not subnet_id:
-            raise SettingsError("HARDEN_PRIVATE_ENDPOINT_SUBNET_ID is not set; harden=private needs it")
+            raise SettingsError("neither HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS nor HARDEN_PRIVATE_ENDPOINT_SUBNET_ID "
+                                "is set; harden=private needs an endpoint subnet")
         if not zones_rg:
             raise SettingsError("HARDEN_DNS_ZONES_RESOURCE_GROUP_ID is not set; harden=private needs it")
         sid = ResourceId.parse(subnet_id)
