@@ -21,8 +21,17 @@ The KQL subset (anything else answers 400 ``BadRequest`` / ``InvalidQuery``; see
     Resources
     | where type in~ ('a', 'b')          | where type =~ 'a'
     | where resourceGroup =~ 'rg'        | where id =~ '/subscriptions/…'
-    | project col, col, …
+    | project col, col, alias = properties.a.b, …   (a dotted path that is absent projects null, as in KQL)
     | order by id asc
+
+Limits (learn.microsoft.com/azure/governance/resource-graph/concepts/guidance-for-throttled-requests,
+"Understand throttling headers"; /work/shared/azure-facts.md "Resource Graph"):
+- a user may send 15 queries in every 5-second window; every answer carries
+  ``x-ms-user-quota-remaining`` (int) and ``x-ms-user-quota-resets-after`` (hh:mm:ss). Over the quota the
+  answer is 429. Learn names no ``Retry-After`` on it, so none is sent (the stricter reading: azure-core's
+  retry policy then does not retry a POST); the error code ``RateLimiting`` is a guess (README).
+- an answer above 16 MB fails with 400 ``ResponsePayloadTooLarge`` (learn.microsoft.com/azure/governance/
+  resource-graph/troubleshoot/general; the exact message is a guess).
 """
 
 from __future__ import annotations
@@ -31,6 +40,8 @@ import base64
 import hashlib
 import json
 import re
+import threading
+import time
 from typing import Any, Callable, Iterable, Mapping
 
 from .errors import ArmError
@@ -42,7 +53,8 @@ MAX_TOP = 1000
 _STRING = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
 _WHERE_IN = re.compile(rf"^where\s+(\w+)\s+in~\s*\((?P<values>(?:\s*(?:{_STRING})\s*,?)*)\)$", re.IGNORECASE)
 _WHERE_EQ = re.compile(rf"^where\s+(\w+)\s*=~\s*(?P<value>{_STRING})$", re.IGNORECASE)
-_PROJECT = re.compile(r"^project\s+(?P<cols>\w+(?:\s*,\s*\w+)*)$", re.IGNORECASE)
+_COLUMN = r"\w+(?:\s*=\s*\w+(?:\.\w+)*)?"
+_PROJECT = re.compile(rf"^project\s+(?P<cols>{_COLUMN}(?:\s*,\s*{_COLUMN})*)$", re.IGNORECASE)
 _ORDER = re.compile(r"^(?:order|sort)\s+by\s+(\w+)(?:\s+(asc|desc))?$", re.IGNORECASE)
 _STRINGS = re.compile(_STRING)
 
@@ -65,7 +77,8 @@ class _Query:
         if not stages or stages[0].lower() != "resources":
             raise _invalid("only the Resources table is supported")
         self.filters: list[tuple[str, frozenset[str]]] = []
-        self.columns: list[str] | None = None
+        # (output name, path into the row): ``col`` is (col, [col]); ``a = properties.x`` is (a, [properties, x]).
+        self.columns: list[tuple[str, list[str]]] | None = None
         self.order: tuple[str, bool] | None = None
         for stage in stages[1:]:
             stage = " ".join(stage.split())
@@ -75,7 +88,10 @@ class _Query:
             elif m := _WHERE_EQ.match(stage):
                 self.filters.append((m.group(1), frozenset({_unquote(m.group("value")).lower()})))
             elif m := _PROJECT.match(stage):
-                self.columns = [c.strip() for c in m.group("cols").split(",")]
+                self.columns = []
+                for col in m.group("cols").split(","):
+                    name, _, path = (part.strip() for part in col.partition("="))
+                    self.columns.append((name, (path or name).split(".")))
             elif m := _ORDER.match(stage):
                 self.order = (m.group(1), (m.group(2) or "desc").lower() == "desc")  # KQL sorts desc by default
             else:
@@ -88,8 +104,21 @@ class _Query:
             col, desc = self.order
             rows.sort(key=lambda r: str(r.get(col, "")).lower(), reverse=desc)
         if self.columns is not None:
-            rows = [{c: r.get(c) for c in self.columns} for r in rows]
+            rows = [{name: _at(r, path) for name, path in self.columns} for r in rows]
         return rows
+
+    @property
+    def names(self) -> list[str] | None:
+        return None if self.columns is None else [name for name, _ in self.columns]
+
+
+def _at(row: Mapping[str, Any], path: list[str]) -> Any:
+    value: Any = row
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
 
 
 def graph_row(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,7 +182,7 @@ def query(body: Any, *, all_resources: Callable[[], Iterable[Mapping[str, Any]]]
     rows = parsed.rows(r for r in all_resources() if r["subscriptionId"] in subs)
     page = rows[skip:skip + top]
     more = skip + top < len(rows)
-    pageable = parsed.columns is None or "id" in parsed.columns
+    pageable = parsed.names is None or "id" in parsed.names
     answer: dict[str, Any] = {
         "totalRecords": len(rows),
         "count": len(page),
@@ -164,3 +193,60 @@ def query(body: Any, *, all_resources: Callable[[], Iterable[Mapping[str, Any]]]
     if more and pageable:
         answer["$skipToken"] = _token(skip + top, fingerprint)
     return answer
+
+
+# Resource Graph's answer size limit (learn.microsoft.com/azure/governance/resource-graph/troubleshoot/general).
+MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
+
+
+def payload_too_large(answer: Mapping[str, Any], limit: int) -> ArmError | None:
+    """The 400 Resource Graph answers instead of a result above ``limit`` bytes, or ``None``."""
+    size = len(json.dumps(answer, separators=(",", ":")).encode())
+    if size <= limit:
+        return None
+    # Code from the troubleshooting page; the message wording is the emulator's (README "guesses").
+    return ArmError(400, "ResponsePayloadTooLarge",
+                    f"Response payload size is {size} bytes, which exceeds the limit of {limit} bytes. "
+                    "Reduce the number of rows ($top) or the projected columns.")
+
+
+class UserQuota:
+    """Resource Graph's per-user query quota: ``limit`` queries per ``window_s`` window, per principal.
+
+    A window starts at a user's first query and the count resets when it ends (Learn's example:
+    remaining 10 with 00:00:03 to go; three seconds later 15 and 00:00:05). ``now`` is injectable.
+    """
+
+    def __init__(self, *, limit: int = 15, window_s: float = 5.0, now: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._now = now
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[float, int]] = {}  # principal -> (window start, queries used)
+
+    def configure(self, *, limit: int = 15, window_s: float = 5.0) -> None:
+        with self._lock:
+            self.limit, self.window_s = limit, window_s
+            self._windows.clear()
+
+    def take(self, principal: str) -> tuple[bool, dict[str, str]]:
+        """Count one query: (allowed, the two quota headers)."""
+        with self._lock:
+            now = self._now()
+            start, used = self._windows.get(principal, (now, 0))
+            if now - start >= self.window_s:
+                start, used = now, 0
+            allowed = used < self.limit
+            if allowed:
+                used += 1
+            self._windows[principal] = (start, used)
+            left = max(0.0, self.window_s - (now - start))
+        whole = int(-(-left // 1))  # hh:mm:ss has whole seconds: round up, never promise early
+        return allowed, {"x-ms-user-quota-remaining": str(self.limit - used),
+                         "x-ms-user-quota-resets-after": f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"}
+
+
+def throttled(headers: Mapping[str, str]) -> tuple[ArmError, dict[str, str]]:
+    """The 429 over the quota: the quota headers, and deliberately no Retry-After (see the module docstring)."""
+    return ArmError(429, "RateLimiting", "Please provide below info when asking for support: the request was "
+                                         "throttled by the user quota; see x-ms-user-quota-resets-after."), dict(headers)

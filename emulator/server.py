@@ -34,7 +34,7 @@ import trustme
 
 from . import clouds
 from . import events as ev
-from . import resourcegraph
+from . import resourcegraph, subscriptions
 from .authz import Authorizer
 from .engine import Arm, ArmRequest, Caller, Response
 from .errors import ArmError
@@ -136,6 +136,11 @@ class Emulator:
         self.throttle = Throttle()  # ARM's token buckets; off until throttle.enable()
         # Management group name (lower-case) -> subscription ids, for Resource Graph scopes.
         self.management_groups: dict[str, list[str]] = {}
+        # Resource Graph's per-user quota and answer size limit (emulator/resourcegraph.py).
+        self.graph_quota = resourcegraph.UserQuota()
+        # Subscriptions that exist besides those holding a resource (emulator/subscriptions.py).
+        self.subscriptions: set[str] = set()
+        self.graph_payload_limit = resourcegraph.MAX_PAYLOAD_BYTES
         # Role assignments per client id (emulator/authz.py); none = unrestricted. Survive reset().
         self.authz = Authorizer()
         self._lock = threading.RLock()
@@ -196,6 +201,9 @@ class Emulator:
             self.metadata_requests = 0
             self.management_groups.clear()
             self.throttle.disable()
+            self.graph_quota.configure()
+            self.graph_payload_limit = resourcegraph.MAX_PAYLOAD_BYTES
+            self.subscriptions.clear()
         self.faults.clear()
 
     @property
@@ -423,7 +431,7 @@ class Emulator:
             if resp is None:
                 assert caller is not None
                 req = ArmRequest(method, path, query, headers, body, Caller(caller.client_id, caller.principal_id), self.url)
-                resp = self._arm.handle(req)
+                resp = self._subscription(method, path) or self._arm.handle(req)
                 if fault and fault.accepts and resp.status < 400:
                     resp = Response(fault.status, None, {})
             operation = self._operation_of(resp)
@@ -459,8 +467,16 @@ class Emulator:
 
     def _resource_graph(self, method: str, headers: Any, raw: bytes) -> Response:
         """Resource Graph's Resources operation over every stored resource (emulator/resourcegraph.py)."""
-        if self._caller(headers) is None:
+        caller = self._caller(headers)
+        if caller is None:
             return self._unauthorized(headers)
+        allowed, quota = self.graph_quota.take(caller.principal_id)
+        if not allowed:
+            err, quota_headers = resourcegraph.throttled(quota)
+            with self._lock:
+                self._requests.append(RecordedRequest("POST", resourcegraph.PATH, None, 429,
+                                                      "Microsoft.ResourceGraph/resources", None))
+            return Response(429, err.body(), quota_headers)
         if method != "POST":
             return Response(405, {"error": {"code": "MethodNotAllowed", "message": "Use POST."}})
         try:
@@ -479,13 +495,27 @@ class Emulator:
         with self._lock:
             try:
                 answer = resourcegraph.query(body, all_resources=rows, management_groups=self.management_groups)
+                too_large = resourcegraph.payload_too_large(answer, self.graph_payload_limit)
+                if too_large:
+                    raise too_large
             except ArmError as err:
-                resp = Response(err.status, err.body())
+                resp = Response(err.status, err.body(), dict(quota))
             else:
-                resp = Response(200, answer)
+                resp = Response(200, answer, dict(quota))
             self._requests.append(RecordedRequest("POST", resourcegraph.PATH, None, resp.status,
                                                   "Microsoft.ResourceGraph/resources", body))
         return resp
+    def _subscription(self, method: str, path: str) -> Response | None:
+        """Subscriptions – Get (emulator/subscriptions.py); ``None`` for any other request."""
+        match = subscriptions.PATH_RE.match(path.rstrip("/"))
+        if not match or method != "GET":
+            return None
+        known = self.subscriptions | {r.id.split("/")[2] for r in self._arm.store.all_tracked()}
+        try:
+            return Response(200, subscriptions.get(match.group("sub"), known=known, tenant_id=self.tenant_id))
+        except ArmError as err:
+            return Response(err.status, err.body())
+
     def _operation_of(self, resp: Response) -> Any:
         url = resp.headers.get("Azure-AsyncOperation")
         return self._arm.operations.get(urlsplit(url).path.rsplit("/", 1)[-1]) if url else None

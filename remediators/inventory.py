@@ -15,10 +15,15 @@ the remediator role's read actions of the seven types should be enough; the role
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from azure.core.credentials import TokenCredential
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import HTTPPolicy
 
 from . import registry
 from .arm import ArmRetryPolicy
@@ -28,7 +33,24 @@ from .resource_id import InvalidResourceId, ResourceId, is_subscription_id
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000  # Resource Graph's maximum $top
-COLUMNS = ("id", "name", "type", "location", "subscriptionId", "resourceGroup", "tags", "properties")
+# Subscriptions per query. Learn (guidance-for-throttled-requests, "Grouping queries") recommends
+# grouping subscriptions into batches rather than one query per subscription, and the REST API caps
+# the list (troubleshoot/general, "Too many subscriptions": 1,000); azqr batches 300
+# (Azure/azqr internal/graph), the figure issue 16 asks for. 300 keeps each query well inside both.
+SUBSCRIPTION_BATCH = 300
+# Resource Graph's own columns we read (InventoryItem.from_row).
+COLUMNS = ("id", "name", "type", "location", "subscriptionId", "resourceGroup", "tags")
+# The resource properties anything reads from a row: the exposure column (InventoryItem.exposure)
+# and the sweep's prefilter (remediators/sweep.py graph_verdict / compliance). Only these are
+# projected, so 1,000 rows stay far below the 16 MB answer limit. A reader of another property
+# adds it here; a property not projected reads as absent, which every reader treats as open.
+PROPERTIES = ("publicNetworkAccess", "networkAcls", "virtualNetworkRules", "isVirtualNetworkFilterEnabled",
+              "ipRules", "privateEndpointConnections")
+_PROPERTY_PREFIX = "p_"
+
+
+class GraphIncomplete(RuntimeError):
+    """Resource Graph answered without every row (``resultTruncated``): nothing can be judged from it."""
 
 
 class InvalidScope(ValueError):
@@ -98,7 +120,7 @@ class InventoryItem:
             subscription_id=str(row.get("subscriptionId") or "").lower(),
             resource_group=str(row.get("resourceGroup") or ""),
             tags={str(k): str(v) for k, v in (row.get("tags") or {}).items()},
-            properties=row.get("properties") or {},
+            properties=_properties_of(row),
         )
 
     @property
@@ -129,6 +151,16 @@ class InventoryItem:
         return e.public_network_access.lower() != DISABLED.lower() and e.default_action != DENY
 
 
+def _properties_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The projected properties (``p_<name>`` columns), or a whole ``properties`` column; nulls dropped,
+    so a property Graph does not hold is absent, never a misleading ``None``."""
+    whole = row.get("properties")
+    if isinstance(whole, Mapping):
+        return dict(whole)
+    return {key[len(_PROPERTY_PREFIX):]: value for key, value in row.items()
+            if key.startswith(_PROPERTY_PREFIX) and value is not None}
+
+
 def build_query(scope: Scope, *, types: Sequence[str] | None = None) -> str:
     """The KQL we send: the handled types, optionally one group or resource, ``id`` projected for paging."""
     wanted = types or [s.spec.resource_type for s in registry.SERVICES]
@@ -138,7 +170,8 @@ def build_query(scope: Scope, *, types: Sequence[str] | None = None) -> str:
         stages.append(f"where resourceGroup =~ '{_quote(scope.resource_group)}'")
     if scope.resource_id:
         stages.append(f"where id =~ '{_quote(scope.resource_id)}'")
-    stages.append("project " + ", ".join(COLUMNS))
+    stages.append("project " + ", ".join(
+        [*COLUMNS, *(f"{_PROPERTY_PREFIX}{name} = properties.{name}" for name in PROPERTIES)]))
     stages.append("order by id asc")  # a stable order, so pages neither overlap nor skip rows
     return "\n| ".join(stages)
 
@@ -149,46 +182,193 @@ def _quote(value: str) -> str:
     return value
 
 
-def resource_graph_client(credential: TokenCredential, *, endpoint: str) -> Any:
-    """A ``ResourceGraphClient`` on the configured ARM endpoint, with our retry policy."""
+def resource_graph_client(credential: TokenCredential, *, endpoint: str, quota: GraphQuota | None = None) -> Any:
+    """A ``ResourceGraphClient`` on the configured ARM endpoint, paced by Resource Graph's user quota.
+
+    :keyword quota: The caller's :class:`GraphQuota` (default: one per endpoint, shared by every
+        client this process builds for it, since the quota is per user).
+    """
     from azure.mgmt.resourcegraph import ResourceGraphClient
 
     endpoint = endpoint.rstrip("/")
+    quota = quota or quota_for(endpoint)
     return ResourceGraphClient(credential, base_url=endpoint, credential_scopes=[endpoint + "/.default"],
-                               retry_policy=ArmRetryPolicy())
+                               retry_policy=GraphRetryPolicy(quota), per_retry_policies=[GraphQuotaPolicy(quota)])
 
 
 def list_resources(client: Any, scope: Scope, *, page_size: int = PAGE_SIZE,
-                   on_page: Callable[[int, int], None] | None = None) -> Iterator[InventoryItem]:
-    """Every handled resource in ``scope``, page by page (one POST each).
+                   on_page: Callable[[int, int], None] | None = None,
+                   on_query: Callable[[Mapping[str, Any]], None] | None = None) -> Iterator[InventoryItem]:
+    """Every handled resource in ``scope``: one query per page per batch of ≤ 300 subscriptions.
 
-    :param client: A ``ResourceGraphClient``.
-    :keyword page_size: Rows per query, 1 to 1,000.
+    :param client: A ``ResourceGraphClient`` (:func:`resource_graph_client`).
+    :keyword page_size: Rows per query, 1 to 1,000. Halved and retried when Resource Graph answers
+        ``ResponsePayloadTooLarge`` (an answer above 16 MB).
     :keyword on_page: Called with (rows so far, total rows) after each page, e.g. for a progress bar.
+    :keyword on_query: Called with a summary of every query sent (scope size, ``$top``, page), for logs and tests.
+    :raises GraphIncomplete: Resource Graph cut the result short (``resultTruncated``).
     """
+    batches: list[tuple[list[str] | None, list[str] | None]] = [
+        (list(scope.subscriptions[i:i + SUBSCRIPTION_BATCH]), None)
+        for i in range(0, len(scope.subscriptions), SUBSCRIPTION_BATCH)]
+    if scope.management_groups:
+        batches.append((None, list(scope.management_groups)))
+    query = build_query(scope)
+    seen = 0
+    total = 0
+    for number, (subscriptions, groups) in enumerate(batches, 1):
+        token: str | None = None
+        top = page_size
+        batch_total: int | None = None
+        while True:
+            response = _query(client, query, subscriptions=subscriptions, groups=groups, top=top, token=token)
+            if response is None:  # ResponsePayloadTooLarge: the same page in smaller pieces
+                if top == 1:
+                    raise GraphIncomplete("Resource Graph refused even a one-row page as too large (16 MB)")
+                top = max(1, top // 2)
+                logger.warning("Resource Graph answer too large; asking for %d rows per page", top)
+                continue
+            rows = response.data or []
+            if on_query:
+                on_query({"batch": number, "batches": len(batches), "subscriptions": len(subscriptions or ()),
+                          "managementGroups": len(groups or ()), "top": top, "skipToken": bool(token),
+                          "rows": len(rows), "totalRecords": response.total_records})
+            if batch_total is None:
+                batch_total = response.total_records or 0
+                total += batch_total
+            seen += len(rows)
+            logger.debug("Resource Graph page: %d rows (%d of %d)", len(rows), seen, total)
+            if on_page:
+                on_page(seen, total)
+            if str(response.result_truncated).lower() == "true":
+                raise GraphIncomplete(f"Resource Graph truncated the result at {seen} of {total} rows "
+                                      "(resultTruncated); the inventory would be incomplete")
+            yield from (InventoryItem.from_row(row) for row in rows)
+            token = response.skip_token
+            if not token or not rows:
+                break
+
+
+def _query(client: Any, query: str, *, subscriptions: list[str] | None, groups: list[str] | None, top: int,
+           token: str | None) -> Any:
+    """One POST; ``None`` when Resource Graph answers that the page is too large."""
+    from azure.core.exceptions import HttpResponseError
     from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
-    query = build_query(scope)
-    token: str | None = None
-    seen = 0
-    while True:
-        request = QueryRequest(
-            subscriptions=list(scope.subscriptions) or None,
-            management_groups=list(scope.management_groups) or None,
-            query=query,
-            options=QueryRequestOptions(top=page_size, skip_token=token, result_format="objectArray"),
-        )
-        response = client.resources(request)
-        rows = response.data or []
-        seen += len(rows)
-        logger.debug("Resource Graph page: %d rows (%d of %d)", len(rows), seen, response.total_records)
-        if on_page:
-            on_page(seen, response.total_records)
-        for row in rows:
-            yield InventoryItem.from_row(row)
-        token = response.skip_token
-        if str(response.result_truncated).lower() == "true":
-            logger.warning("Resource Graph truncated the result at %d of %d rows", seen, response.total_records)
-        if not token or not rows:
-            return
+    request = QueryRequest(subscriptions=subscriptions, management_groups=groups, query=query,
+                           options=QueryRequestOptions(top=top, skip_token=token, result_format="objectArray"))
+    try:
+        return client.resources(request)
+    except HttpResponseError as exc:
+        code = getattr(getattr(exc, "error", None), "code", None) or ""
+        if exc.status_code == 400 and code.lower() == "responsepayloadtoolarge":
+            return None
+        raise
 
+
+class GraphQuota:
+    """What Resource Graph last said about the caller's quota, and the wait it implies.
+
+    Every answer carries ``x-ms-user-quota-remaining`` and ``x-ms-user-quota-resets-after`` (hh:mm:ss);
+    at 0 remaining the next query waits for the reset instead of drawing a 429
+    (learn.microsoft.com/azure/governance/resource-graph/concepts/guidance-for-throttled-requests).
+    ``clock`` and ``sleep`` are injectable.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._remaining: int | None = None
+        self._resets_at = 0.0
+        self.waited_seconds = 0.0
+        self.throttled = 0
+
+    def acquire(self) -> None:
+        """Wait, if the quota is spent, until it resets; then count this query against it."""
+        with self._lock:
+            wait = self._resets_at - self._clock() if self._remaining is not None and self._remaining <= 0 else 0.0
+            if self._remaining is not None:
+                self._remaining -= 1  # answers may overtake each other: spend before sending
+        if wait > 0:
+            logger.info("Resource Graph quota spent; waiting %.1f s for it to reset", wait)
+            self.wait(wait)
+
+    def update(self, headers: Mapping[str, str], *, throttled: bool = False) -> None:
+        remaining, resets_after = headers.get("x-ms-user-quota-remaining"), headers.get("x-ms-user-quota-resets-after")
+        with self._lock:
+            if throttled:
+                self.throttled += 1
+            if remaining is not None:
+                try:
+                    self._remaining = int(remaining)
+                except ValueError:
+                    pass
+            seconds = _hms(resets_after)
+            if seconds is not None:
+                self._resets_at = self._clock() + seconds
+            if throttled:
+                self._remaining = 0
+
+    def seconds_to_reset(self) -> float:
+        with self._lock:
+            return max(0.0, self._resets_at - self._clock())
+
+    def wait(self, seconds: float) -> None:
+        self.waited_seconds += seconds
+        self._sleep(seconds)
+
+
+def _hms(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        h, m, s = text.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=8)
+def quota_for(endpoint: str) -> GraphQuota:
+    """One quota per ARM endpoint in this process (the quota belongs to the user, not the client)."""
+    return GraphQuota()
+
+
+class GraphQuotaPolicy(HTTPPolicy):
+    """Per attempt: wait for the quota before sending, and read the quota headers from every answer."""
+
+    def __init__(self, quota: GraphQuota) -> None:
+        super().__init__()
+        self._quota = quota
+
+    def send(self, request: PipelineRequest) -> PipelineResponse:
+        self._quota.acquire()
+        response = self.next.send(request)
+        self._quota.update(response.http_response.headers, throttled=response.http_response.status_code == 429)
+        return response
+
+
+class GraphRetryPolicy(ArmRetryPolicy):
+    """ARM's retry policy, plus Resource Graph's 429: retried even without ``Retry-After``.
+
+    azure-core retries a 429 on a POST only when it carries ``Retry-After``; Resource Graph's throttled
+    answers are documented with the quota headers instead. A query is a read, so sending it again is safe;
+    the wait is the quota's reset time (else the backoff).
+    """
+
+    def __init__(self, quota: GraphQuota, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._quota = quota
+
+    def is_retry(self, settings: dict[str, Any], response: PipelineResponse) -> bool:
+        if response.http_response.status_code == 429 and settings["total"]:
+            return True
+        return super().is_retry(settings, response)
+
+    def sleep(self, settings: dict[str, Any], transport: Any, response: PipelineResponse | None = None) -> None:
+        if response is not None and response.http_response.status_code == 429 \
+                and "retry-after" not in {k.lower() for k in response.http_response.headers}:
+            wait = self._quota.seconds_to_reset() or self.get_backoff_time(settings)
+            self._quota.wait(max(wait, 0.1))
+            return
+        super().sleep(settings, transport, response)

@@ -14,6 +14,7 @@ from localdev.azurite import running_azurite
 from localdev.host import LocalHost
 from localdev.landing_zone import LandingZone, seed_network
 from remediators.cloud import forget_clouds
+from remediators.inventory import quota_for
 from remediators.runtime import engine_for
 from remediators.throttle import forget_budgets
 
@@ -47,6 +48,7 @@ def lz(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> LandingZone:
     forget_clouds()
     forget_budgets()
     engine_for.cache_clear()
+    quota_for.cache_clear()  # Resource Graph's per-user quota, as the emulator's reset just restored it
     zone = seed_network(emulator)
     env = {
         **emulator.env(),

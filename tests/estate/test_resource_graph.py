@@ -9,7 +9,7 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from emulator import Emulator
-from remediators.inventory import Scope, build_query, list_resources, resource_graph_client
+from remediators.inventory import PROPERTIES, Scope, build_query, list_resources, resource_graph_client
 
 SUB_A = "11111111-1111-4111-8111-111111111111"
 SUB_B = "22222222-2222-4222-8222-222222222222"
@@ -60,8 +60,10 @@ def test_response_shape_and_truncation_without_id(emulator, graph):
     page = graph.resources(QueryRequest(subscriptions=[SUB_A], query=build_query(Scope(subscriptions=(SUB_A,))),
                                         options=QueryRequestOptions(top=2, result_format="objectArray")))
     assert (page.total_records, page.count, page.result_truncated) == (3, 2, "false") and page.skip_token
+    # Only the properties the product reads are projected (issue 16: keep 1,000 rows far below 16 MB).
     assert set(page.data[0]) == {"id", "name", "type", "location", "subscriptionId", "resourceGroup", "tags",
-                                 "properties"}
+                                 *(f"p_{name}" for name in PROPERTIES)}
+    assert page.data[0]["p_publicNetworkAccess"] is None or isinstance(page.data[0]["p_publicNetworkAccess"], str)
     assert page.data[0]["type"] == "microsoft.keyvault/vaults" and page.data[0]["resourceGroup"] == "rg-many"
     no_id = graph.resources(QueryRequest(subscriptions=[SUB_A], query="Resources | project name",
                                          options=QueryRequestOptions(top=2)))
