@@ -1,12 +1,23 @@
 """``python -m remediators`` / ``paas-hardener``: scan, plan and apply over a whole estate.
 
-Argument parsing and wiring only. Resources come from Resource Graph
-(:mod:`remediators.inventory`), every verdict from the engine the function app runs
-(:mod:`remediators.estate`), and the rendering from :mod:`remediators.report`.
-stdout carries only the requested output; progress and logs go to stderr.
+Argument parsing and wiring only. Resources come from Resource Graph (:mod:`remediators.inventory`),
+or, for one resource id, from ARM through the engine (Graph lags writes with no upper bound,
+Azure/azure-dev#540); every verdict comes from the engine the function app runs
+(:mod:`remediators.estate`); the rendering from :mod:`remediators.report`. stdout carries only the
+requested output; progress, logs and errors go to stderr.
 
-Exit codes: 0 every tagged resource is compliant (or was just hardened); 1 otherwise;
-2 bad arguments or settings.
+Exit codes (every verb keeps to them; ruff/pylint style, like terraform's ``-detailed-exitcode``):
+
+  0  every tagged resource in scope is compliant (or was just hardened); "0 resources" is 0 too
+  1  findings: something to harden, failed, unsupported, pending, or a change not applied
+  2  the command could not judge: bad usage or settings, no credential, ARM unreachable, a scope
+     it cannot read, a resource not found. stdout stays empty; stderr has one line
+     ``error: <what happened>: <why>; <what to do>`` (the traceback only with ``--debug``).
+
+Adding a verb (``doctor``, ``history``, ``revert``...): put its logic in a module of its own, write
+``def _run_<verb>(args, ctx) -> int`` returning one of the codes above (raise :class:`CliError` for
+a 2), and add one :class:`Verb` to :data:`VERBS`. ``scope=True`` gives it the scope flags,
+``settings`` the app-setting flags it honours.
 """
 from __future__ import annotations
 
@@ -15,6 +26,8 @@ import dataclasses
 import logging
 import os
 import sys
+import traceback
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from . import estate, inventory, report
@@ -23,8 +36,29 @@ from .settings import _KEYS, Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
-# Settings a flag may not set: dry run is what the command says (scan/plan never write).
-_NOT_FLAGS = {"HARDEN_DRY_RUN"}
+EXIT_COMPLIANT = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+EXIT_CODES_HELP = """exit codes:
+  0  every tagged resource in scope is compliant (or was just hardened)
+  1  findings: something to harden, failed, unsupported or pending
+  2  could not judge: usage, no credential, ARM unreachable, a scope it cannot read, a resource not found"""
+
+
+class CliError(Exception):
+    """The command could not judge (exit 2). ``str()`` is the one line shown: what, why, what to do."""
+
+    def __init__(self, what: str, why: str, fix: str) -> None:
+        super().__init__(f"{what}: {why}; {fix}")
+
+
+# -- settings flags ----------------------------------------------------------------
+# Settings that are not flags: the scope flags give the subscriptions, scan/plan never write
+# whatever HARDEN_DRY_RUN says, and the sweep's and the host's own settings do not apply.
+_NOT_FLAGS = {"HARDEN_DRY_RUN", "HARDEN_SUBSCRIPTION_IDS", "HARDEN_SWEEP_DEDUPE_MINUTES", "HARDEN_SWEEP_SCHEDULE"}
+# Settings that only matter when writing (apply).
+_APPLY_ONLY = {"HARDEN_NOTIFY_TOPIC_ENDPOINT", "HARDEN_NOTIFY_TOPIC_KEY", "HARDEN_POLL_INTERVAL_SECONDS",
+               "HARDEN_MAX_PARALLEL_CHANGES", "HARDEN_ARM_WRITES_PER_SECOND"}
 _EXTRA_FLAGS = {"AZURE_RESOURCE_MANAGER_ENDPOINT": "--arm-endpoint", "AZURE_CLIENT_ID": "--client-id"}
 
 
@@ -36,131 +70,396 @@ def _flag_for(key: str) -> str | None:
     return None
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    scope = common.add_argument_group("scope")
-    scope.add_argument("--subscription", action="append", default=[], metavar="ID",
-                       help="subscription id (repeat for several)")
-    scope.add_argument("--management-group", action="append", default=[], metavar="NAME",
-                       help="management group name (repeat for several)")
-    scope.add_argument("--resource-group", metavar="NAME", help="only this resource group")
-    common.add_argument("--output", "-o", choices=("table", "json", "markdown"), default="table")
-    common.add_argument("--workers", type=int, default=8, help="resources evaluated at a time (default 8)")
-    common.add_argument("--verbose", "-v", action="store_true", help="log to stderr at INFO")
-    settings = common.add_argument_group("settings (default: the environment variable of the same name)")
-    for key in _KEYS:
-        flag = _flag_for(key)
-        if flag:
-            settings.add_argument(flag, dest=key, metavar="VALUE", help=key)
+def _settings_keys(*, writes: bool) -> list[str]:
+    return [k for k in _KEYS if _flag_for(k) and (writes or k not in _APPLY_ONLY)]
 
-    parser = argparse.ArgumentParser(prog="paas-hardener", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("scan", parents=[common], help="every handled resource in scope and the engine's verdict")
-    plan = sub.add_parser("plan", parents=[common], help="the exact changes, in order, before → after; writes nothing")
-    plan.add_argument("resource_id", nargs="?", help="one resource id (instead of a scope)")
-    apply = sub.add_parser("apply", parents=[common], help="plan, confirm, then apply as the function app would")
-    apply.add_argument("resource_id", nargs="?", help="one resource id (instead of a scope)")
-    apply.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (pipelines)")
+
+# -- verbs -------------------------------------------------------------------------
+@dataclass
+class Context:
+    """What a verb gets besides its arguments."""
+
+    environ: Mapping[str, str]
+    stdin: Any
+    stdout: Any
+    stderr: Any
+
+
+@dataclass(frozen=True)
+class Verb:
+    """One sub-command: its help, its own arguments, and what runs it."""
+
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace, Context], int]
+    add_arguments: Callable[[argparse.ArgumentParser], None] = lambda _parser: None
+    scope: bool = False
+    #: App settings the verb honours as flags (see :func:`_settings_keys`).
+    settings: Sequence[str] = field(default_factory=tuple)
+    output: bool = True
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _resource_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("resource_id", nargs="?", help="one resource id, read from ARM (instead of a scope)")
+
+
+def _apply_arguments(parser: argparse.ArgumentParser) -> None:
+    _resource_argument(parser)
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (pipelines)")
+
+
+def _run_scan(args: argparse.Namespace, ctx: Context) -> int:
+    return _judge(args, ctx)
+
+
+def _run_plan(args: argparse.Namespace, ctx: Context) -> int:
+    return _judge(args, ctx)
+
+
+def _run_apply(args: argparse.Namespace, ctx: Context) -> int:
+    return _judge(args, ctx)
+
+
+VERBS: tuple[Verb, ...] = (
+    Verb("scan", "every handled resource in scope and the engine's verdict; writes nothing", _run_scan,
+         scope=True, settings=_settings_keys(writes=False)),
+    Verb("plan", "the exact changes, in order, before → after, and every other verdict; writes nothing",
+         _run_plan, _resource_argument, scope=True, settings=_settings_keys(writes=False)),
+    Verb("apply", "plan, confirm, then apply as the function app would; shows the state after", _run_apply,
+         _apply_arguments, scope=True, settings=_settings_keys(writes=True)),
+)
+
+
+# -- parsing -----------------------------------------------------------------------
+class _UsageError(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, and prints help to the CLI's own stdout."""
+
+    out: Any = None
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(self, message)
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            (self.out or sys.stdout).write(message)
+
+
+def _parser(out: Any = None) -> _Parser:
+    _Parser.out = out
+    parser = _Parser(prog="paas-hardener", description=__doc__.split("\n\n")[0], epilog=EXIT_CODES_HELP,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(v.name for v in VERBS) + "}",
+                                parser_class=_Parser)
+    for verb in VERBS:
+        p = sub.add_parser(verb.name, help=verb.help, description=verb.help, epilog=EXIT_CODES_HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(verb=verb)
+        verb.add_arguments(p)
+        if verb.scope:
+            scope = p.add_argument_group("scope")
+            scope.add_argument("--subscription", action="append", default=[], metavar="ID",
+                               help="subscription id (repeat for several)")
+            scope.add_argument("--management-group", action="append", default=[], metavar="NAME",
+                               help="management group name (repeat for several)")
+            scope.add_argument("--resource-group", metavar="NAME", help="only this resource group")
+            p.add_argument("--workers", type=_positive_int, default=8,
+                           help="resources evaluated at a time, at least 1 (default 8)")
+        if verb.output:
+            p.add_argument("--output", "-o", choices=("table", "json", "markdown"), default="table",
+                           help="table (plain text unless stdout is a terminal), json "
+                                "(schemas/report.schema.json) or markdown")
+        p.add_argument("--verbose", "-v", action="store_true", help="log to stderr at INFO")
+        p.add_argument("--debug", action="store_true", help="log at DEBUG; show the traceback of an error")
+        if verb.settings:
+            group = p.add_argument_group("settings (default: the environment variable named)")
+            for key in verb.settings:
+                group.add_argument(_flag_for(key), dest=key, metavar="VALUE", help=key)
     return parser
 
 
 def settings_from(args: argparse.Namespace, environ: Mapping[str, str], scope: Scope) -> Settings:
-    """The app's settings: environment, overridden by flags; subscriptions default to the scope's."""
+    """The app's settings: environment, overridden by flags; subscriptions default to the scope's.
+
+    A setting given as a flag that is invalid is reported by its flag's name."""
     env = dict(environ)
+    flagged = {}
     for key in _KEYS:
         value = getattr(args, key, None)
         if value is not None:
             env[key] = value
+            flagged[key] = _flag_for(key)
     if not env.get("HARDEN_SUBSCRIPTION_IDS") and scope.subscriptions:
         env["HARDEN_SUBSCRIPTION_IDS"] = ",".join(scope.subscriptions)
     if not env.get("HARDEN_SUBSCRIPTION_IDS"):
         # Management-group scans: the engine does not filter by subscription; the trigger does.
         env["HARDEN_SUBSCRIPTION_IDS"] = "00000000-0000-0000-0000-000000000000"
-    return Settings.from_env(env)
+    try:
+        return Settings.from_env(env)
+    except SettingsError as exc:
+        message = str(exc)
+        for key, flag in flagged.items():
+            message = message.replace(key, flag or key)
+        raise CliError("invalid setting", message, "fix the flag or the environment variable named") from exc
 
 
 def _scope(args: argparse.Namespace) -> Scope:
     resource_id = getattr(args, "resource_id", None)
-    if resource_id:
-        return Scope.for_resource(resource_id)
-    return Scope(subscriptions=tuple(s.lower() for s in args.subscription),
-                 management_groups=tuple(args.management_group), resource_group=args.resource_group)
+    try:
+        if resource_id:
+            if args.subscription or args.management_group or args.resource_group:
+                raise InvalidScope("give either a resource id or --subscription/--management-group, not both")
+            return Scope.for_resource(resource_id)
+        return Scope(subscriptions=tuple(s.lower() for s in args.subscription),
+                     management_groups=tuple(args.management_group), resource_group=args.resource_group)
+    except InvalidScope as exc:
+        raise CliError("invalid scope", str(exc), f"see `paas-hardener {args.command} --help`") from exc
 
 
+# -- main --------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
          stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
-    from rich.console import Console
-
-    args = _parser().parse_args(argv)
-    out = stdout or sys.stdout
-    err_console = Console(file=stderr or sys.stderr)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=stderr or sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
-    env = os.environ if environ is None else environ
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    ctx = Context(environ=os.environ if environ is None else environ, stdin=stdin or sys.stdin, stdout=out,
+                  stderr=err)
     try:
-        scope = _scope(args)
-        settings = settings_from(args, env, scope)
-    except (InvalidScope, SettingsError) as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False)
-        return 2
+        args = _parser(out).parse_args(argv)
+    except _UsageError as exc:
+        err.write(f"error: {exc}; see `{exc.parser.prog} --help`\n")
+        return EXIT_ERROR
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    _configure_logging(args, err)
+    try:
+        return args.verb.run(args, ctx)
+    except CliError as exc:
+        failure: BaseException = exc
+        line = str(exc)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes exit 2 with one line, never a verdict
+        failure = exc
+        explained = explain(exc, ctx.environ, args)
+        if explained is None:
+            line = f"unexpected error: {type(exc).__name__}: {exc}; run again with --debug and report it"
+        else:
+            line = str(explained)
+    if args.debug:
+        err.write("".join(traceback.format_exception(failure)))
+    err.write(f"error: {line}\n")
+    return EXIT_ERROR
 
+
+def _configure_logging(args: argparse.Namespace, err: Any) -> None:
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    if not args.debug:
+        logging.getLogger("azure").setLevel(logging.WARNING)  # the SDK's request logging is for --debug
+    # The CLI is one process: the VNet lock is in-process, and the function app's lease on
+    # AzureWebJobsStorage (remediators/vnet_lease.py) is not expected here; its warning is the app's.
+    logging.getLogger("remediators.vnet_lease").addFilter(
+        lambda record: "AzureWebJobsStorage is not set" not in record.getMessage())
+
+
+def explain(exc: BaseException, environ: Mapping[str, str], args: argparse.Namespace) -> CliError | None:
+    """One line for a failure of Azure's (no credential, no answer, refused), or ``None``."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+
+    endpoint = getattr(args, "AZURE_RESOURCE_MANAGER_ENDPOINT", None) or environ.get(
+        "AZURE_RESOURCE_MANAGER_ENDPOINT") or "https://management.azure.com"
+    if isinstance(exc, ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
+        return CliError("no Azure credential",
+                        _first_line(exc.message if hasattr(exc, "message") else str(exc)),
+                        "run `az login`, or set AZURE_CLIENT_ID for a managed identity "
+                        "(AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET for a service principal)")
+    if isinstance(exc, ServiceRequestError):
+        return CliError(f"ARM unreachable at {endpoint}", _first_line(str(exc)),
+                        "check the network or proxy, and --arm-endpoint / AZURE_RESOURCE_MANAGER_ENDPOINT")
+    if isinstance(exc, inventory.GraphIncomplete):
+        return CliError("incomplete inventory", str(exc), "narrow the scope (--resource-group) and run again")
+    if isinstance(exc, HttpResponseError):
+        code = getattr(getattr(exc, "error", None), "code", None) or ""
+        message = _first_line(getattr(getattr(exc, "error", None), "message", None) or str(exc))
+        if exc.status_code == 401:
+            return CliError("ARM refused the credential", f"401 {code}: {message}",
+                            "check the tenant and the identity (az login --tenant ...)")
+        if exc.status_code == 403:
+            return CliError("cannot read the scope", f"403 {code}: {message}",
+                            "grant the identity Reader on the subscriptions or management group in scope")
+        if exc.status_code == 404:
+            return CliError("not found", f"404 {code}: {message}", "check the id and the subscription")
+        if exc.status_code == 429:
+            return CliError("throttled", f"429 {code}: {message}", "wait a minute and run again")
+        return CliError(f"ARM answered {exc.status_code}", f"{code}: {message}", "run again with --debug")
+    return None
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+# -- scan / plan / apply -----------------------------------------------------------
+def _judge(args: argparse.Namespace, ctx: Context) -> int:
+    scope = _scope(args)
+    settings = settings_from(args, ctx.environ, scope)
     from .runtime import credential_for, engine_for
 
-    graph = inventory.resource_graph_client(credential_for(settings.client_id), endpoint=settings.arm_endpoint)
+    credential = credential_for(settings.client_id)
     # One engine: preview never writes; apply is what the user asked for, whatever HARDEN_DRY_RUN says.
     engine = engine_for(dataclasses.replace(settings, dry_run=False))
-    findings = _run(f"{args.command}: evaluating", err_console,
-                    lambda on_page, on_done: estate.judge_all(
-                        inventory.list_resources(graph, scope, on_page=on_page),
-                        lambda r: estate.preview(engine, r), action=args.command, workers=args.workers,
-                        on_done=on_done))
+    err = ctx.stderr
+    if scope.resource_id:
+        items = [_read_one(engine, scope.resource_id)]
+    else:
+        for sub in scope.subscriptions:  # an unreadable subscription is an error, never an empty table
+            inventory.get_subscription(credential, sub, endpoint=settings.arm_endpoint)
+        graph = inventory.resource_graph_client(credential, endpoint=settings.arm_endpoint)
+        items = list(inventory.list_resources(graph, scope))
+    logger.info("%d resource(s) in scope", len(items))
+    if not items:
+        err.write(f"0 resources in scope ({_describe_scope(scope)}).\n")
+    progress = _Progress(err, f"{args.command}: evaluating", len(items))
+    findings = estate.judge_all(items, lambda r: estate.preview(engine, r), action=args.command,
+                                workers=args.workers, on_done=progress.advance)
+    progress.close()
 
     if args.command == "apply":
         planned = [f for f in findings if f.outcome.changes]
-        report.print_plan(planned, err_console)
-        if planned and not (args.yes or _confirm(len(planned), stdin or sys.stdin, err_console)):
-            err_console.print("Nothing applied.")
-            return 1
-        applied = {f.item.id: f for f in _run("apply: applying", err_console, lambda _, on_done: estate.judge_all(
-            (f.item for f in planned), lambda r: estate.apply(engine, r), action="apply",
-            workers=args.workers, on_done=on_done))}
-        findings = [applied.get(f.item.id, f) for f in findings]
+        if planned:
+            err.write(report.plan_text(planned, changes_only=True))
+        if planned and not (args.yes or _confirm(len(planned), ctx.stdin, err)):
+            err.write("Nothing applied.\n")
+            _write(args, findings, ctx.stdout, scope, EXIT_FINDINGS)
+            return EXIT_FINDINGS
+        progress = _Progress(err, "apply: applying", len(planned))
+        applied = estate.judge_all((f.item for f in planned), lambda r: estate.apply(engine, r), action="apply",
+                                   workers=args.workers, on_done=progress.advance)
+        progress.close()
+        # The table shows the state after the apply: each changed resource read again from ARM.
+        after = {f.item.id: dataclasses.replace(f, item=_reread(engine, f.item)) for f in applied}
+        findings = [after.get(f.item.id, f) for f in findings]
 
-    _write(args, findings, out)
-    return estate.exit_code(findings)
-
-
-def _run(label: str, console: Any, work: Callable[[Callable[[int, int], None], Callable[[Any], None]], list]) -> list:
-    """Run ``work(on_page, on_done)`` under a progress bar on stderr (shown on a terminal only)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task(label, total=None)
-        return work(lambda _seen, total: progress.update(task, total=total),
-                    lambda _finding: progress.advance(task))
+    code = estate.exit_code(findings)
+    _write(args, findings, ctx.stdout, scope, code)
+    return code
 
 
-def _confirm(count: int, stdin: Any, console: Any) -> bool:
-    console.print(f"Apply these changes to {count} resource(s)? Type 'yes' to continue: ", end="")
+def _read_one(engine: Any, resource_id: str) -> inventory.InventoryItem:
+    """One resource from ARM (not Graph, which lags), through the engine's own read."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from . import registry
+    from .resource_id import ResourceId
+
+    try:
+        state = engine.read(resource_id)
+    except LookupError as exc:
+        raise CliError("not a handled resource", str(exc),
+                       "give the id of a Key Vault, storage account, SQL server, Cosmos DB account, Service Bus "
+                       "or Event Hubs namespace, or App Service site") from exc
+    except ResourceNotFoundError as exc:
+        raise CliError(f"resource not found: {resource_id}", "ARM answered 404",
+                       "check the id (az resource show --ids ...) and that the identity can read it") from exc
+    service = registry.service_for(ResourceId.parse(resource_id).type)
+    return inventory.InventoryItem.from_state(state, resource_type=service.spec.resource_type)
+
+
+def _reread(engine: Any, item: inventory.InventoryItem) -> inventory.InventoryItem:
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        state = engine.read(item.id)
+    except HttpResponseError as exc:  # the apply's outcome stands; the exposure stays Graph's, labelled so
+        logger.warning("could not read %s after the apply: %s", item.id, exc)
+        return item
+    return dataclasses.replace(item, read_exposure=inventory.Exposure.from_state(state))
+
+
+def _describe_scope(scope: Scope) -> str:
+    parts = [f"subscription {s}" for s in scope.subscriptions]
+    parts += [f"management group {g}" for g in scope.management_groups]
+    if scope.resource_group:
+        parts.append(f"resource group {scope.resource_group}")
+    return ", ".join(parts)
+
+
+def _scope_data(scope: Scope) -> dict[str, Any]:
+    return {"subscriptions": list(scope.subscriptions), "managementGroups": list(scope.management_groups),
+            "resourceGroup": scope.resource_group, "resourceId": scope.resource_id}
+
+
+class _Progress:
+    """A progress bar on stderr when it is a terminal and ``rich`` is installed; otherwise nothing."""
+
+    def __init__(self, err: Any, label: str, total: int) -> None:
+        self._progress = None
+        if not (hasattr(err, "isatty") and err.isatty()):
+            return
+        try:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        except ImportError:
+            return
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=Console(file=err), transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task(label, total=total)
+
+    def advance(self, _finding: Any) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _confirm(count: int, stdin: Any, err: Any) -> bool:
+    err.write(f"Apply these changes to {count} resource(s)? Type 'yes' to continue: ")
+    err.flush()
     answer = stdin.readline().strip().lower()
     return answer in ("yes", "y")
 
 
-def _write(args: argparse.Namespace, findings: list[estate.Finding], out: Any) -> None:
+def _write(args: argparse.Namespace, findings: list[estate.Finding], out: Any, scope: Scope, code: int) -> None:
     if args.output == "json":
-        out.write(report.as_json(findings, command=args.command) + "\n")
+        out.write(report.as_json(findings, command=args.command, scope=_scope_data(scope), exit_code=code) + "\n")
     elif args.output == "markdown":
         out.write(report.as_markdown(findings, command=args.command))
-    else:
+    elif args.command == "plan":
+        out.write(report.plan_text(findings))
+    elif hasattr(out, "isatty") and out.isatty() and _rich_available():
         from rich.console import Console
 
-        console = Console(file=out, width=None if out.isatty() else 180)
-        if args.command == "plan":
-            report.print_plan(findings, console)
-        else:
-            report.print_table(findings, console, command=args.command)
+        report.print_table(findings, Console(file=out), command=args.command)
+    else:
+        out.write(report.as_text(findings, command=args.command))
+
+
+def _rich_available() -> bool:
+    try:
+        import rich  # noqa: F401 - the optional `cli` extra
+    except ImportError:
+        return False
+    return True
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -95,6 +95,22 @@ class Engine:
         """
         return self._evaluate(request, apply=False)
 
+    def read(self, resource_id: str) -> ResourceState:
+        """The resource as the engine reads it: one ARM GET through its service, nothing decided.
+
+        For callers that must show or check the resource's state from ARM rather than Resource Graph
+        (Graph lags writes with no upper bound, Azure/azure-dev#540): the CLI's ``plan``/``apply <id>``.
+
+        :raises InvalidResourceId: Not a resource id.
+        :raises LookupError: Not a type this app handles.
+        :raises ~azure.core.exceptions.HttpResponseError: ARM's answer (404 ``ResourceNotFoundError``, 403, ...).
+        """
+        rid = ResourceId.parse(resource_id)
+        service = registry.service_for(rid.type)
+        if service is None:
+            raise LookupError(f"{rid.type} is not a resource type paas-hardener handles")
+        return service.read(self._clients_for(rid.subscription_id), rid)
+
     def _evaluate(self, request: HardenRequest, *, apply: bool) -> Outcome:
         def result(status: Status, code: str, reason: str, *, resource_type: str | None = None) -> Outcome:
             return Outcome(status, request.resource_id, code, reason, request, resource_type)

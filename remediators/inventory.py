@@ -82,18 +82,47 @@ class Scope:
         return cls(subscriptions=(rid.subscription_id,), resource_id=resource_id)
 
 
+GRAPH = "resourceGraph"
+ARM = "arm"
+# What a Resources-table row cannot show, by type: the state lives in child resources Graph does not
+# hold (/work/shared/azure-facts.md "Resource Graph"; the sweep's docstring). Shown next to Graph's exposure.
+NOT_IN_GRAPH_ROW = {
+    "microsoft.web/sites": "App Service keeps private endpoint connections and access restrictions in child "
+                           "resources that Resource Graph's row does not show",
+    "microsoft.sql/servers": "SQL keeps virtual network rules in child resources that Resource Graph's row does not show",
+    "microsoft.servicebus/namespaces": "Service Bus keeps its network rule set in a child resource that Resource "
+                                       "Graph's row does not show",
+    "microsoft.eventhub/namespaces": "Event Hubs keeps its network rule set in a child resource that Resource "
+                                     "Graph's row does not show",
+}
+
+
 @dataclass(frozen=True)
 class Exposure:
-    """Public exposure as Resource Graph shows the resource's own properties (children not included)."""
+    """Public exposure, and where it was read: ``arm`` (the engine's own read) or ``resourceGraph``
+    (the row as Graph last indexed it: it lags writes, and ``note`` says what it cannot show)."""
 
     public_network_access: str
     default_action: str | None
     vnet_rules: int
     private_endpoints: int
+    source: str = GRAPH
+    note: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"publicNetworkAccess": self.public_network_access, "defaultAction": self.default_action,
-                "vnetRules": self.vnet_rules, "privateEndpoints": self.private_endpoints}
+        described = {"source": self.source, "publicNetworkAccess": self.public_network_access,
+                     "defaultAction": self.default_action, "vnetRules": self.vnet_rules,
+                     "privateEndpoints": self.private_endpoints}
+        if self.note:
+            described["note"] = self.note
+        return described
+
+    @classmethod
+    def from_state(cls, state: Any) -> Exposure:
+        """From the engine's read (:class:`remediators.model.ResourceState`)."""
+        return cls(public_network_access=str(state.public_network_access), default_action=state.default_action,
+                   vnet_rules=len(state.vnet_rule_subnet_ids), private_endpoints=len(state.private_endpoint_ids),
+                   source=ARM)
 
 
 @dataclass(frozen=True)
@@ -108,6 +137,16 @@ class InventoryItem:
     resource_group: str
     tags: Mapping[str, str] = field(default_factory=dict)
     properties: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: The exposure from the engine's own ARM read, when there was one (else Graph's row is shown).
+    read_exposure: Exposure | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_state(cls, state: Any, *, resource_type: str) -> InventoryItem:
+        """An item from the engine's ARM read (:meth:`remediators.engine.Engine.read`), not from Graph."""
+        rid = state.id
+        return cls(id=str(rid), name=rid.name, type=resource_type, location=state.location,
+                   subscription_id=rid.subscription_id.lower(), resource_group=rid.resource_group,
+                   tags=dict(state.tags or {}), read_exposure=Exposure.from_state(state))
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> InventoryItem:
@@ -133,6 +172,11 @@ class InventoryItem:
 
     @property
     def exposure(self) -> Exposure:
+        """The engine's read when there was one, else Graph's row (labelled so)."""
+        return self.read_exposure or self.graph_exposure
+
+    @property
+    def graph_exposure(self) -> Exposure:
         p = self.properties
         acls = p.get("networkAcls") if isinstance(p.get("networkAcls"), Mapping) else {}
         rules = acls.get("virtualNetworkRules") or p.get("virtualNetworkRules") or ()
@@ -142,12 +186,13 @@ class InventoryItem:
             action = DENY if p.get("isVirtualNetworkFilterEnabled") and not p.get("ipRules") else "Allow"
         return Exposure(public_network_access=str(access), default_action=action,
                         vnet_rules=len(rules) if isinstance(rules, list) else 0,
-                        private_endpoints=len(p.get("privateEndpointConnections") or ()))
+                        private_endpoints=len(p.get("privateEndpointConnections") or ()),
+                        source=GRAPH, note=NOT_IN_GRAPH_ROW.get(self.type.lower()))
 
     @property
     def looks_public(self) -> bool:
-        """Open to public networks as far as the resource's own properties tell."""
-        e = self.exposure
+        """Open to public networks as far as the resource's own properties (Graph's row) tell."""
+        e = self.graph_exposure
         return e.public_network_access.lower() != DISABLED.lower() and e.default_action != DENY
 
 
@@ -372,3 +417,44 @@ class GraphRetryPolicy(ArmRetryPolicy):
             self._quota.wait(max(wait, 0.1))
             return
         super().sleep(settings, transport, response)
+
+
+SUBSCRIPTIONS_API_VERSION = "2022-12-01"
+
+
+def get_subscription(credential: TokenCredential, subscription_id: str, *, endpoint: str) -> dict[str, Any]:
+    """Subscriptions – Get (``GET /subscriptions/{id}``): proves the scope exists and the caller can read it
+    before anything is judged, so an unreadable subscription is an error, never an empty, compliant table.
+
+    Spec: azure-rest-api-specs ``specification/resources/resource-manager/Microsoft.Resources/stable/2022-12-01/
+    subscriptions.json`` (``Subscriptions_Get``); RBAC ``Microsoft.Resources/subscriptions/read`` (in Reader).
+
+    :raises ~azure.core.exceptions.HttpResponseError: ARM's answer (404 ``SubscriptionNotFound``, 403, ...).
+    :raises InvalidScope: The subscription exists but is not ``Enabled``/``PastDue``/``Warned`` (cannot be judged).
+    """
+    from azure.core.exceptions import HttpResponseError, map_error
+    from azure.core.pipeline.policies import RetryPolicy, UserAgentPolicy
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.core import ARMPipelineClient
+    from azure.mgmt.core.exceptions import ARMErrorFormat
+    from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+
+    endpoint = endpoint.rstrip("/")
+    # A first call: few, short connection retries, so "ARM unreachable" is said in seconds.
+    client = ARMPipelineClient(base_url=endpoint, policies=[
+        UserAgentPolicy(sdk_moniker="paas-hardener"),
+        RetryPolicy(retry_connect=2, retry_backoff_factor=0.2),
+        ARMChallengeAuthenticationPolicy(credential, endpoint + "/.default"),
+    ])
+    with client:
+        request = HttpRequest("GET", f"{endpoint}/subscriptions/{subscription_id}",
+                              params={"api-version": SUBSCRIPTIONS_API_VERSION})
+        response = client.send_request(request)
+        if response.status_code != 200:
+            map_error(response.status_code, response, {})
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        body = response.json()
+    state = str(body.get("state") or "")
+    if state and state not in ("Enabled", "PastDue", "Warned"):
+        raise InvalidScope(f"subscription {subscription_id} is {state}: its resources cannot be judged")
+    return body

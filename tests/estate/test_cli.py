@@ -14,6 +14,17 @@ from localdev.seeds import DEMO_RESOURCES, MANUAL_APPROVAL, seed_key_vault, seed
 from remediators.cli import main
 
 
+# The pipeline's identity (a platform team's service connection): Reader on the estate plus what apply
+# writes. Unassigned in the emulator, so unrestricted; tests that need a refusal assign it a role.
+PIPELINE_CLIENT_ID = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+
+
+@pytest.fixture(autouse=True)
+def pipeline_identity(lz: LandingZone, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("AZURE_CLIENT_ID", PIPELINE_CLIENT_ID)
+    return PIPELINE_CLIENT_ID
+
+
 def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), environ=dict(os.environ), stdin=io.StringIO(stdin), stdout=out, stderr=err)
@@ -37,7 +48,8 @@ def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_scan_json_lists_every_resource_with_the_engine_verdict_and_writes_nothing(emulator, lz, estate):
     emulator.clear_requests()
-    code, out, _ = run("scan", "--subscription", lz.subscription_id, "--output", "json")
+    code, out, err = run("scan", "--subscription", lz.subscription_id, "--output", "json")
+    assert code != 2, err
     report = json.loads(out)  # stdout is the JSON document and nothing else
     rows = by_name(report)
     assert set(rows) == set(estate)
