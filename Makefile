@@ -2,12 +2,13 @@
 #   make demo   set up, then run the function code against the local Azure emulator
 #   make test   set up, then lint, scan the infra (checkov) and run the test suite: exactly what CI runs
 #   make lock   after editing requirements*.in: recompile the pinned locks (requirements*.txt)
+#   make try    the local emulator with the demo landing zone, and the exports that point the CLI at it
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: demo test lint bench checkov setup clean lock lock-upgrade
+.PHONY: demo try test lint bench checkov setup clean lock lock-upgrade
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -24,6 +25,10 @@ node_modules/.installed: package.json package-lock.json
 
 demo: setup
 	$(PY) -m demo
+
+# Serves until Ctrl-C; paste the printed exports into another shell and run .venv/bin/paas-hardener.
+try: setup
+	$(PY) -m localdev.try_cli
 
 # The same steps as .ci/run, so that a green `make test` means a green CI (checkov included:
 # tests/infra/test_bicep.py checks its parser too, and skips that check without .venv-checkov).

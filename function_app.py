@@ -7,7 +7,6 @@ queue ``harden-requests`` → ``harden_resource`` (ARM work).
 The logic lives in ``remediators/``.
 """
 import os
-import typing
 
 import azure.functions as func
 
@@ -53,8 +52,9 @@ def harden_resource(message: func.QueueMessage) -> None:
 SWEEP_SCHEDULE = os.environ.get("HARDEN_SWEEP_SCHEDULE") or "0 30 3 * * *"  # daily, 03:30 UTC
 
 
+# It sends to the queue itself (no output binding, which sends only after the function returns),
+# so that each resource's claim is written only once its message is queued (remediators/sweep.py).
 @app.function_name("sweep_estate")
 @app.timer_trigger(arg_name="timer", schedule=SWEEP_SCHEDULE, run_on_startup=False, use_monitor=True)
-@app.queue_output(arg_name="requests", queue_name=QUEUE_NAME, connection="AzureWebJobsStorage")
-def sweep_estate(timer: func.TimerRequest, requests: func.Out[typing.List[str]]) -> None:  # noqa: UP006 - the worker reads this annotation
-    requests.set(run_scheduled_sweep(Settings.from_env(), os.environ))
+def sweep_estate(timer: func.TimerRequest) -> None:
+    run_scheduled_sweep(Settings.from_env(), os.environ, queue_name=QUEUE_NAME)

@@ -470,6 +470,11 @@ class Emulator:
         caller = self._caller(headers)
         if caller is None:
             return self._unauthorized(headers)
+        # Injected faults (emulator/faults.py) apply to Resource Graph's path as to ARM's.
+        fault = self.faults.take(method, resourcegraph.PATH)
+        if fault and fault.status is not None and not fault.accepts:
+            return Response(fault.status, {"error": {"code": fault.code, "message": fault.message}},
+                            {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {})
         allowed, quota = self.graph_quota.take(caller.principal_id)
         if not allowed:
             err, quota_headers = resourcegraph.throttled(quota)

@@ -159,18 +159,17 @@ class LocalHost:
         return handled
 
     def sweep(self) -> list[str]:
-        """Fire the timer-triggered sweep once; its queue output goes on the queue, as the host would send it."""
-        from azure.functions.queue import QueueMessageOutConverter
+        """Fire the timer-triggered sweep once; it sends to the work queue itself. Returns the messages
+        it added (peeked from the queue, so at most 32 of them)."""
         from azure.functions.timer import TimerRequest  # what the worker builds for a timer trigger
 
         sweep = _functions_of(self.app)["sweep_estate"].get_user_function()
-        out = Out()
-        sweep(timer=TimerRequest(past_due=False), requests=out)
-        # Encoded as the worker encodes an output list (one JSON array of message bodies).
-        messages = json.loads(QueueMessageOutConverter.encode(out.value, expected_type=None).value)
-        for message in messages:
-            self._queue.send_message(message.encode("utf-8"))
-        return messages
+        before = len(self._peek())
+        sweep(timer=TimerRequest(past_due=False))
+        return self._peek()[before:]
+
+    def _peek(self) -> list[str]:
+        return [m.content.decode("utf-8") for m in self._queue.peek_messages(max_messages=32)]
 
     def poison_messages(self) -> list[str]:
         return [m.content.decode("utf-8") for m in self._poison.peek_messages(max_messages=32)]

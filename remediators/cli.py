@@ -49,7 +49,7 @@ class CliError(Exception):
     """The command could not judge (exit 2). ``str()`` is the one line shown: what, why, what to do."""
 
     def __init__(self, what: str, why: str, fix: str) -> None:
-        super().__init__(f"{what}: {why}; {fix}")
+        super().__init__(f"{what}: {why.strip().rstrip('.')}; {fix}")
 
 
 # -- settings flags ----------------------------------------------------------------
@@ -270,8 +270,9 @@ def _configure_logging(args: argparse.Namespace, err: Any) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
-    if not args.debug:
-        logging.getLogger("azure").setLevel(logging.WARNING)  # the SDK's request logging is for --debug
+    # The SDK's own logs (azure.identity's many-line "failed to retrieve a token") are for --debug:
+    # without it, the failure is the one error line below.
+    logging.getLogger("azure").setLevel(logging.DEBUG if args.debug else logging.CRITICAL)
     # The CLI is one process: the VNet lock is in-process, and the function app's lease on
     # AzureWebJobsStorage (remediators/vnet_lease.py) is not expected here; its warning is the app's.
     logging.getLogger("remediators.vnet_lease").addFilter(
@@ -330,7 +331,7 @@ def _judge(args: argparse.Namespace, ctx: Context) -> int:
         items = [_read_one(engine, scope.resource_id)]
     else:
         for sub in scope.subscriptions:  # an unreadable subscription is an error, never an empty table
-            inventory.get_subscription(credential, sub, endpoint=settings.arm_endpoint)
+            _check_subscription(credential, sub, endpoint=settings.arm_endpoint)
         graph = inventory.resource_graph_client(credential, endpoint=settings.arm_endpoint)
         items = list(inventory.list_resources(graph, scope))
     logger.info("%d resource(s) in scope", len(items))
@@ -360,6 +361,23 @@ def _judge(args: argparse.Namespace, ctx: Context) -> int:
     code = estate.exit_code(findings)
     _write(args, findings, ctx.stdout, scope, code)
     return code
+
+
+def _check_subscription(credential: Any, subscription_id: str, *, endpoint: str) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        inventory.get_subscription(credential, subscription_id, endpoint=endpoint)
+    except HttpResponseError as exc:
+        if exc.status_code not in (403, 404):
+            raise
+        code = getattr(getattr(exc, "error", None), "code", None) or exc.status_code
+        message = _first_line(getattr(getattr(exc, "error", None), "message", None) or str(exc))
+        raise CliError(f"cannot read subscription {subscription_id}", f"{exc.status_code} {code}: {message}",
+                       "check the id, and give the identity Reader on the subscription") from exc
+    except InvalidScope as exc:
+        raise CliError(f"cannot judge subscription {subscription_id}", str(exc),
+                       "leave it out of the scope") from exc
 
 
 def _read_one(engine: Any, resource_id: str) -> inventory.InventoryItem:

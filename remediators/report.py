@@ -32,22 +32,22 @@ def exposure_text(f: Finding) -> str:
     bits = [f"public {e.public_network_access}"]
     if e.default_action:
         bits.append(f"default {e.default_action}")
-    bits.append(f"{e.vnet_rules} vnet rule(s)")
+    bits.append(f"{e.vnet_rules} vnet rules")
     bits.append(f"{e.private_endpoints} PE")
     source = "ARM" if e.source == "arm" else "Graph"
     text = f"{source}: " + ", ".join(bits)
-    if e.note:
-        text += " (Graph cannot show this type's rules or connections)"
+    if e.note:  # the JSON report carries the whole note
+        text += " (rules/connections not in Graph)"
     return text
 
 
-def verdict_text(f: Finding) -> str:
+def verdict_text(f: Finding, *, limit: int | None = 90) -> str:
     n = len(f.outcome.changes)
     if f.verdict in ("would-harden", "hardened"):
         return f"{f.verdict} ({n} change{'s' if n != 1 else ''})"
     if f.verdict in ("unsupported", "failed", "pending"):
         reason = f.outcome.reason
-        return f"{f.verdict}: {reason if len(reason) <= 90 else reason[:89] + '…'}"
+        return f"{f.verdict}: {reason if limit is None or len(reason) <= limit else reason[:limit - 1] + '…'}"
     return f.verdict
 
 
@@ -109,9 +109,9 @@ def _summary_markdown(findings: Sequence[Finding]) -> list[str]:
     return lines
 
 
-def _rows(findings: Iterable[Finding]) -> list[tuple[str, ...]]:
+def _rows(findings: Iterable[Finding], *, limit: int | None = 90) -> list[tuple[str, ...]]:
     return [(f.item.subscription_id, _short(f.item.id), f.item.type.split("/")[-1], f.item.harden_tag or "—",
-             exposure_text(f), verdict_text(f)) for f in findings]
+             exposure_text(f), verdict_text(f, limit=limit)) for f in findings]
 
 
 def _plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -125,7 +125,7 @@ def as_text(findings: Sequence[Finding], *, command: str) -> str:
     """The table as plain text: one line per resource, full ids' tails, never wrapped (pipes, CI logs)."""
     if not findings:
         return f"paas-hardener {command}: 0 resources in scope.\n"
-    lines = [f"paas-hardener {command}", *_plain_table(COLUMNS, _rows(findings)), ""]
+    lines = [f"paas-hardener {command}", *_plain_table(COLUMNS, _rows(findings, limit=None)), ""]
     summary = summarize(findings)
     verdicts = list(summary["byVerdict"])
     totals = [(sub, *(str(c.get(v, 0)) for v in verdicts)) for sub, c in summary["bySubscription"].items()]

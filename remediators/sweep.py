@@ -5,7 +5,14 @@ and enqueues a request for every tagged resource that Resource Graph does not sh
 and for every untagged public one (the worker reports it, never changes it). It never writes to
 ARM: the queue worker stays the one writer, so a sweep and an event cannot race. A resource
 queued by a sweep in the last ``HARDEN_SWEEP_DEDUPE_MINUTES`` is not queued again (a claim blob
-per resource on ``AzureWebJobsStorage``). Each sweep is reported as one notification.
+per resource on ``AzureWebJobsStorage``). Each sweep is reported as one notification, a failed one too.
+
+Claims follow the queue, never lead it: each message is sent to the queue itself (not through an
+output binding, which sends only after the function returns) and the resource's claim is written
+only once its message is accepted. A sweep that fails on page 3 has queued and claimed pages 1–2
+and nothing else, publishes ``PaasHardener.Sweep.Failed`` with what it did, and re-raises so the
+invocation is recorded as failed. Two sweeps at once may both queue a resource (no lock between
+the check and the claim): a duplicate message costs the worker one read and no write.
 
 Why Resource Graph decides "not compliant" here, and how: the sweep must stay one POST per
 1,000 resources, so it judges from the resource's own properties as Resource Graph returns them
@@ -43,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 SWEEP_OPERATION = "PaasHardener/sweep"
 SWEEP_EVENT_TYPE = "PaasHardener.Sweep.Completed"
+SWEEP_FAILED_EVENT_TYPE = "PaasHardener.Sweep.Failed"
 CLAIMS_CONTAINER = "harden-sweep-claims"
 
 # Verdicts that put a request on the queue.
@@ -91,15 +99,16 @@ def graph_verdict(item: InventoryItem, settings: Settings) -> str:
 
 
 class Claims(Protocol):
-    def claim(self, resource_id: str) -> bool:
-        """True if this sweep may queue the resource (nobody queued it within the window)."""
+    def is_claimed(self, resource_id: str) -> bool:
+        """True if a sweep queued the resource within the window (then it is not queued again)."""
+
+    def claim(self, resource_id: str) -> None:
+        """Record that the resource's message was queued just now."""
 
 
 class BlobClaims:
-    """A claim blob per resource: created or refreshed when queued; younger than the window blocks.
-
-    Conditional writes make concurrent sweeps agree: create-if-absent (``If-None-Match: *``), or
-    replace-if-unchanged (``If-Match``) when the old claim has expired.
+    """A claim blob per resource, written (or refreshed) after its message is queued; a claim younger
+    than the window means "already queued".
 
     :param container: An ``azure.storage.blob.ContainerClient`` (created if missing).
     :param window_minutes: How long a claim blocks another.
@@ -117,26 +126,20 @@ class BlobClaims:
         except ResourceExistsError:
             pass
 
-    def claim(self, resource_id: str) -> bool:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
+    def _blob(self, resource_id: str) -> Any:
+        return self._container.get_blob_client(hashlib.sha256(resource_id.lower().encode()).hexdigest())
 
-        name = hashlib.sha256(resource_id.lower().encode()).hexdigest()
-        blob = self._container.get_blob_client(name)
+    def is_claimed(self, resource_id: str) -> bool:
+        from azure.core.exceptions import ResourceNotFoundError
+
         try:
-            blob.upload_blob(resource_id.encode(), overwrite=False)
-            return True
-        except ResourceExistsError:
-            pass
-        props = blob.get_blob_properties()
-        if self._now() - props.last_modified < self._window:
+            props = self._blob(resource_id).get_blob_properties()
+        except ResourceNotFoundError:
             return False
-        try:
-            blob.upload_blob(resource_id.encode(), overwrite=True, etag=props.etag,
-                             match_condition=MatchConditions.IfNotModified)
-            return True
-        except (ResourceModifiedError, ResourceExistsError):
-            return False  # another sweep refreshed it first
+        return self._now() - props.last_modified < self._window
+
+    def claim(self, resource_id: str) -> None:
+        self._blob(resource_id).upload_blob(resource_id.encode(), overwrite=True)
 
 
 @dataclass
@@ -149,37 +152,68 @@ class SweepReport:
     by_subscription: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     queued: list[str] = field(default_factory=list)
     deduplicated: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    @property
+    def event_type(self) -> str:
+        return SWEEP_FAILED_EVENT_TYPE if self.failed else SWEEP_EVENT_TYPE
 
     def data(self) -> dict[str, Any]:
-        return {
-            "sweepId": self.sweep_id, "started": self.started, "total": sum(self.verdicts.values()),
+        data = {
+            "sweepId": self.sweep_id, "started": self.started, "status": "failed" if self.failed else "completed",
+            "total": sum(self.verdicts.values()),
             "byVerdict": dict(sorted(self.verdicts.items())),
             "bySubscription": {s: dict(sorted(c.items())) for s, c in sorted(self.by_subscription.items())},
             "queued": len(self.queued), "alreadyQueued": len(self.deduplicated),
         }
+        if self.failed:
+            data["error"] = self.error
+            data["reason"] = (f"the sweep failed after {data['total']} resources ({len(self.queued)} queued); "
+                              "the rest were not judged and the next sweep retries them")
+        return data
 
 
 def sweep(items: Iterable[InventoryItem], settings: Settings, *, claims: Claims,
-          enqueue: Callable[[str], None]) -> SweepReport:
-    """Judge every row, and queue (once per window) those that need the worker's look."""
+          enqueue: Callable[[str], None], report: SweepReport | None = None) -> SweepReport:
+    """Judge every row, and queue (once per window) those that need the worker's look.
+
+    Each claim is written after its message is queued. On any failure (Resource Graph, the queue, the
+    claims) ``report.error`` says what, and the exception propagates: pass ``report`` to keep what was done.
+    """
     started = dt.datetime.now(dt.timezone.utc)
-    report = SweepReport(sweep_id=str(uuid.uuid4()), started=started.isoformat())
-    for item in items:
-        verdict = graph_verdict(item, settings)
-        report.verdicts[verdict] += 1
-        report.by_subscription[item.subscription_id][verdict] += 1
-        if verdict not in QUEUED_VERDICTS or (verdict == "untagged-public" and not settings.report_untagged):
-            continue
-        if not claims.claim(item.id):
-            report.deduplicated.append(item.id)
-            continue
-        enqueue(encode_request(HardenRequest(
-            resource_id=item.id, event_id=f"sweep-{report.sweep_id}", operation_name=SWEEP_OPERATION,
-            event_time=started.isoformat(), caller=Caller(name=f"paas-hardener sweep ({verdict})"))))
-        report.queued.append(item.id)
-    logger.info("Sweep %s: %d resources, %d queued, %d already queued", report.sweep_id,
-                sum(report.verdicts.values()), len(report.queued), len(report.deduplicated))
+    report = report or new_report(started)
+    try:
+        for item in items:
+            verdict = graph_verdict(item, settings)
+            report.verdicts[verdict] += 1
+            report.by_subscription[item.subscription_id][verdict] += 1
+            if verdict not in QUEUED_VERDICTS or (verdict == "untagged-public" and not settings.report_untagged):
+                continue
+            if claims.is_claimed(item.id):
+                report.deduplicated.append(item.id)
+                continue
+            enqueue(encode_request(HardenRequest(
+                resource_id=item.id, event_id=f"sweep-{report.sweep_id}", operation_name=SWEEP_OPERATION,
+                event_time=report.started, caller=Caller(name=f"paas-hardener sweep ({verdict})"))))
+            report.queued.append(item.id)
+            claims.claim(item.id)  # only now: a claim always means "its message is on the queue"
+    except BaseException as exc:
+        report.error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        logger.info("Sweep %s: %d resources, %d queued, %d already queued%s", report.sweep_id,
+                    sum(report.verdicts.values()), len(report.queued), len(report.deduplicated),
+                    f"; FAILED: {report.error}" if report.error else "")
     return report
+
+
+def new_report(started: dt.datetime | None = None) -> SweepReport:
+    started = started or dt.datetime.now(dt.timezone.utc)
+    return SweepReport(sweep_id=str(uuid.uuid4()), started=started.isoformat())
 
 
 def claims_container(environ: Mapping[str, str], credential_for: Callable[[str | None], Any]) -> Any:
@@ -198,18 +232,52 @@ def claims_container(environ: Mapping[str, str], credential_for: Callable[[str |
     return service.get_container_client(CLAIMS_CONTAINER)
 
 
-def run_scheduled_sweep(settings: Settings, environ: Mapping[str, str]) -> list[str]:
-    """One sweep with the app's identity: the queue messages to send (the caller's output binding sends them)."""
+def work_queue(environ: Mapping[str, str], queue_name: str, credential_for: Callable[[str | None], Any]) -> Any:
+    """The work queue on ``AzureWebJobsStorage``, encoded as the queue trigger reads it (base64, the
+    Queues extension's default ``messageEncoding``): a connection string locally, identity-based
+    ``AzureWebJobsStorage__queueServiceUri`` / ``__accountName`` (+ ``__clientId``) in Azure. Sending needs
+    Storage Queue Data Contributor (or Message Sender) on it; the app's identity has Contributor (infra/)."""
+    from azure.storage.queue import BinaryBase64EncodePolicy, QueueClient
+
+    encode = BinaryBase64EncodePolicy()
+    connection = environ.get("AzureWebJobsStorage")
+    if connection:
+        return QueueClient.from_connection_string(connection, queue_name, message_encode_policy=encode)
+    uri = environ.get("AzureWebJobsStorage__queueServiceUri") or (
+        f"https://{environ['AzureWebJobsStorage__accountName']}.queue.core.windows.net")
+    return QueueClient(uri, queue_name, credential=credential_for(environ.get("AzureWebJobsStorage__clientId")),
+                       message_encode_policy=encode)
+
+
+def run_scheduled_sweep(settings: Settings, environ: Mapping[str, str], *, queue_name: str) -> list[str]:
+    """One sweep with the app's identity; sends each request to ``queue_name`` itself, then claims it.
+
+    Publishes the summary whatever happens (``PaasHardener.Sweep.Failed`` when it failed, then re-raises).
+    Returns the messages sent.
+    """
     from .inventory import Scope, list_resources, resource_graph_client
     from .notify import Notifier
     from .runtime import credential_for
 
     credential = credential_for(settings.client_id)
-    graph = resource_graph_client(credential, endpoint=settings.arm_endpoint)
-    claims = BlobClaims(claims_container(environ, credential_for), window_minutes=settings.sweep_dedupe_minutes)
-    messages: list[str] = []
-    scope = Scope(subscriptions=tuple(sorted(settings.subscription_ids)))
-    report = sweep(list_resources(graph, scope), settings, claims=claims, enqueue=messages.append)
     notifier = Notifier.for_topic(settings.notify_topic_endpoint, key=settings.notify_topic_key, credential=credential)
-    notifier.publish_event(SWEEP_EVENT_TYPE, f"/paas-hardener/sweeps/{report.sweep_id}", report.data())
+    report = new_report()
+    messages: list[str] = []
+
+    def enqueue(message: str) -> None:
+        queue.send_message(message.encode("utf-8"))
+        messages.append(message)
+
+    try:
+        graph = resource_graph_client(credential, endpoint=settings.arm_endpoint)
+        claims = BlobClaims(claims_container(environ, credential_for), window_minutes=settings.sweep_dedupe_minutes)
+        queue = work_queue(environ, queue_name, credential_for)
+        scope = Scope(subscriptions=tuple(sorted(settings.subscription_ids)))
+        sweep(list_resources(graph, scope), settings, claims=claims, enqueue=enqueue, report=report)
+    except BaseException as exc:
+        if report.error is None:
+            report.error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        notifier.publish_event(report.event_type, f"/paas-hardener/sweeps/{report.sweep_id}", report.data())
     return messages

@@ -27,10 +27,14 @@ def test_two_functions_wired_through_one_queue():
 
 def test_the_sweep_runs_daily_by_default_and_only_enqueues():
     sweep = bindings()["sweep_estate"]
-    assert set(sweep) == {"timerTrigger", "queue"}  # no ARM output: the worker stays the one writer
+    # No output binding: the sweep sends to the work queue itself, so that it claims a resource only
+    # after its message is queued (remediators/sweep.py); no ARM output: the worker stays the one writer.
+    assert set(sweep) == {"timerTrigger"}
     timer = sweep["timerTrigger"]
     assert timer.schedule == "0 30 3 * * *" and not timer.run_on_startup
-    assert sweep["queue"].queue_name == "harden-requests" and sweep["queue"].connection == "AzureWebJobsStorage"
+    import function_app
+
+    assert function_app.QUEUE_NAME == bindings()["harden_resource"]["queueTrigger"].queue_name
 
 
 def test_host_json_uses_the_v4_bundle_and_poisons_after_retries():

@@ -86,3 +86,54 @@ def test_untagged_resources_are_not_queued_when_untagged_is_ignore(emulator, lz,
     seed_storage_account(emulator, lz, "stsweepignored", tags=None)
     monkeypatch.setenv("HARDEN_UNTAGGED", "ignore")
     assert sweep_host.sweep() == []
+
+
+def test_a_claim_is_written_only_after_its_message_is_queued(emulator, lz, azurite):
+    """The queue refuses the third message: the two queued are claimed, nothing else is (issue 16)."""
+    from azure.storage.blob import BlobServiceClient
+
+    from remediators.inventory import Scope, list_resources, resource_graph_client
+    from remediators.runtime import credential_for
+    from remediators.settings import Settings
+    from remediators.sweep import BlobClaims, sweep
+
+    ids = sorted((seed_storage_account(emulator, lz, f"stclaim{i:02d}", tags=None) for i in range(5)), key=str.lower)
+    settings = Settings.from_env()
+    container = BlobServiceClient.from_connection_string(azurite).get_container_client(CLAIMS_CONTAINER)
+    try:
+        container.delete_container()
+    except ResourceNotFoundError:
+        pass
+    claims = BlobClaims(container, window_minutes=60)
+    sent: list[str] = []
+
+    def enqueue(message: str) -> None:
+        if len(sent) == 2:
+            raise ConnectionError("the queue is unreachable")
+        sent.append(message)
+
+    graph = resource_graph_client(credential_for(settings.client_id), endpoint=settings.arm_endpoint)
+    with pytest.raises(ConnectionError):
+        sweep(list_resources(graph, Scope(subscriptions=(lz.subscription_id,))), settings, claims=claims,
+              enqueue=enqueue)
+    assert queued_ids(sent) == set(ids[:2])
+    assert [claims.is_claimed(rid) for rid in ids] == [True, True, False, False, False]  # no false "queued" mark
+
+
+def test_a_failed_sweep_still_sends_its_summary_saying_it_failed(emulator, lz, sweep_host):
+    from emulator.faults import Fault
+    from remediators.sweep import SWEEP_FAILED_EVENT_TYPE
+
+    seed_storage_account(emulator, lz, "stsweepfails", tags=None)
+    emulator.faults.add(Fault(method="POST", path_contains="resourcegraph", status=403, code="AuthorizationFailed",
+                              message="no access", times=None))
+    before = len(emulator.notifications)
+    with pytest.raises(Exception) as raised:  # the invocation fails, as the host should record it
+        sweep_host.sweep()
+    assert getattr(raised.value, "status_code", None) == 403
+    [summary] = [n for n in emulator.notifications[before:] if n["type"].startswith("PaasHardener.Sweep")]
+    assert summary["type"] == SWEEP_FAILED_EVENT_TYPE
+    data = summary["data"]
+    assert data["status"] == "failed" and data["queued"] == 0 and "no access" in data["error"]
+    assert data["reason"].startswith("the sweep failed after 0 resources")
+    assert sweep_host._peek() == []  # nothing queued
