@@ -17,7 +17,6 @@ from typing import Any, Iterable, Mapping, Sequence
 from .estate import Finding, summarize
 
 SCHEMA_VERSION = "1.0"
-SCHEMA_ID = "https://github.com/paas-hardener/paas-hardener/schemas/report.schema.json"
 COLUMNS = ("subscription", "resource", "type", "tag", "exposure", "verdict")
 
 
@@ -55,7 +54,6 @@ def report_data(findings: Sequence[Finding], *, command: str, scope: Mapping[str
                 generated: dt.datetime | None = None) -> dict[str, Any]:
     """The JSON report as a dict (see ``schemas/report.schema.json``)."""
     return {
-        "$schema": SCHEMA_ID,
         "schemaVersion": SCHEMA_VERSION,
         "command": command,
         "generatedAt": (generated or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
