@@ -224,9 +224,11 @@ class UserQuota:
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[float, int]] = {}  # principal -> (window start, queries used)
 
-    def configure(self, *, limit: int = 15, window_s: float = 5.0) -> None:
+    def configure(self, *, limit: int = 15, window_s: float = 5.0, now: Callable[[], float] | None = None) -> None:
+        """Set the quota (Learn's example by default) and, for tests, the clock; forgets every window."""
         with self._lock:
             self.limit, self.window_s = limit, window_s
+            self._now = now or time.monotonic
             self._windows.clear()
 
     def take(self, principal: str) -> tuple[bool, dict[str, str]]:

@@ -9,7 +9,8 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from emulator import Emulator
-from remediators.inventory import PROPERTIES, Scope, build_query, list_resources, resource_graph_client
+from remediators.inventory import (PROPERTIES, SUBSCRIPTION_BATCH, GraphIncomplete, GraphQuota, Scope, build_query,
+                                   list_resources, resource_graph_client)
 
 SUB_A = "11111111-1111-4111-8111-111111111111"
 SUB_B = "22222222-2222-4222-8222-222222222222"
@@ -74,3 +75,107 @@ def test_unsupported_kql_is_refused(emulator, graph):
     with pytest.raises(HttpResponseError) as raised:
         graph.resources(QueryRequest(subscriptions=[SUB_A], query="Resources | summarize count() by type"))
     assert raised.value.status_code == 400
+
+
+# -- Resource Graph within its limits (issue 16, item 8) --------------------------------------
+class FakeClock:
+    """One clock for the emulator's quota window and the client's waits: no wall-clock sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def graph_with(quota: GraphQuota):
+    return resource_graph_client(DefaultAzureCredential(), endpoint=os.environ["AZURE_RESOURCE_MANAGER_ENDPOINT"],
+                                 quota=quota)
+
+
+def test_five_thousand_resources_in_twenty_subscriptions_with_no_errors(emulator, graph):
+    subs = [f"{i:08x}-0000-4000-8000-{i:012x}" for i in range(1, 21)]
+    expected: set[str] = set()
+    for sub in subs:
+        expected |= seed_vaults(emulator, sub, 250)
+    emulator.clear_requests()
+    queries: list[dict] = []
+    items = list(list_resources(graph, Scope(subscriptions=tuple(subs)), on_query=queries.append))
+    print(f"\n{len(items)} resources in {len(subs)} subscriptions, {len(queries)} Resource Graph queries:")
+    for q in queries:
+        print("  ", q)
+    assert {i.id for i in items} == expected and len(items) == 5000
+    calls = graph_calls(emulator)
+    assert [c.status for c in calls] == [200] * 5  # 0 errors, 0 throttled: 5 pages of 1,000, one batch
+    assert all(len(c.body["subscriptions"]) == 20 for c in calls)
+
+
+def test_subscriptions_are_sent_in_batches_of_at_most_300(emulator, graph):
+    subs = tuple(f"{i:08x}-1111-4111-8111-{i:012x}" for i in range(650))
+    seed_vaults(emulator, subs[0], 2)
+    seed_vaults(emulator, subs[-1], 3)
+    emulator.clear_requests()
+    assert len(list(list_resources(graph, Scope(subscriptions=subs)))) == 5
+    assert [len(c.body["subscriptions"]) for c in graph_calls(emulator)] == [SUBSCRIPTION_BATCH, 300, 50]
+
+
+def test_the_client_paces_by_the_quota_headers_and_is_never_throttled(emulator, lz):
+    clock = FakeClock()
+    emulator.graph_quota.configure(limit=2, window_s=5, now=clock)
+    seed_vaults(emulator, SUB_A, 5)
+    quota = GraphQuota(clock=clock, sleep=clock.sleep)
+    emulator.clear_requests()
+    items = list(list_resources(graph_with(quota), Scope(subscriptions=(SUB_A,)), page_size=1))
+    assert len(items) == 5
+    assert [c.status for c in graph_calls(emulator)] == [200] * 5  # waited instead of drawing a 429
+    assert quota.throttled == 0 and clock.slept == [5.0, 5.0]  # 2 + 2 + 1 queries over three windows
+
+
+def test_a_429_without_retry_after_is_retried_after_the_quota_resets(emulator, lz):
+    clock = FakeClock()
+    emulator.graph_quota.configure(limit=2, window_s=5, now=clock)
+    seed_vaults(emulator, SUB_A, 2)
+    other = GraphQuota(clock=clock, sleep=clock.sleep)  # another process of the same user spends the quota
+    list(list_resources(graph_with(other), Scope(subscriptions=(SUB_A,)), page_size=1))
+    ours = GraphQuota(clock=clock, sleep=clock.sleep)  # knows nothing of it
+    emulator.clear_requests()
+    items = list(list_resources(graph_with(ours), Scope(subscriptions=(SUB_A,))))
+    assert len(items) == 2 and ours.throttled == 1
+    assert [c.status for c in graph_calls(emulator)] == [429, 200]
+    assert clock.slept[-1] == 5.0  # waited x-ms-user-quota-resets-after, not azure-core's Retry-After
+
+
+def test_an_answer_over_the_payload_limit_is_asked_for_again_in_smaller_pages(emulator, graph):
+    ids = seed_vaults(emulator, SUB_A, 120)
+    emulator.graph_payload_limit = 40_000  # stands in for 16 MB
+    emulator.clear_requests()
+    queries: list[dict] = []
+    items = list(list_resources(graph, Scope(subscriptions=(SUB_A,)), on_query=queries.append))
+    assert {i.id for i in items} == ids
+    statuses = [c.status for c in graph_calls(emulator)]
+    assert statuses[0] == 400 and statuses[-1] == 200
+    assert max(q["top"] for q in queries) < 1000
+
+
+def test_a_truncated_result_is_an_error_not_a_short_inventory(emulator, graph, monkeypatch):
+    import remediators.inventory as inventory
+
+    seed_vaults(emulator, SUB_A, 3)
+    # Without ``id`` in the projection Resource Graph cannot page and truncates (work-with-data).
+    monkeypatch.setattr(inventory, "COLUMNS", tuple(c for c in inventory.COLUMNS if c != "id"))
+    with pytest.raises(GraphIncomplete):
+        list(list_resources(graph, Scope(subscriptions=(SUB_A,)), page_size=2))
+
+
+def test_the_quota_headers_are_on_every_answer(emulator, graph):
+    seed_vaults(emulator, SUB_A, 1)
+    clock = FakeClock()
+    emulator.graph_quota.configure(limit=15, window_s=5, now=clock)
+    quota = GraphQuota(clock=clock, sleep=clock.sleep)
+    list(list_resources(graph_with(quota), Scope(subscriptions=(SUB_A,))))
+    assert quota.seconds_to_reset() == 5.0 and quota.throttled == 0
