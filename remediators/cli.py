@@ -247,6 +247,8 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     _configure_logging(args, err)
     try:
         return args.verb.run(args, ctx)
+    except BrokenPipeError:  # `... | head`: the reader left; nothing more to say, and no verdict was delivered
+        return EXIT_ERROR
     except CliError as exc:
         failure: BaseException = exc
         line = str(exc)

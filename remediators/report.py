@@ -83,7 +83,7 @@ def as_markdown(findings: Sequence[Finding], *, command: str) -> str:
     for f in findings:
         lines.append("| " + " | ".join(_md_cell(v) for v in (
             f.item.subscription_id, _short(f.item.id), f.item.type, f.item.harden_tag or "—",
-            exposure_text(f), verdict_text(f))) + " |")
+            exposure_text(f), verdict_text(f, limit=None))) + " |")
     lines += ["", *_summary_markdown(findings)]
     changes = [f for f in findings if f.outcome.changes]
     if changes:
