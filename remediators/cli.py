@@ -244,7 +244,15 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         return EXIT_ERROR
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    _configure_logging(args, err)
+    restore = _configure_logging(args, err)
+    try:
+        return _run_verb(args, ctx)
+    finally:
+        restore()
+
+
+def _run_verb(args: argparse.Namespace, ctx: Context) -> int:
+    err = ctx.stderr
     try:
         return args.verb.run(args, ctx)
     except BrokenPipeError:  # `... | head`: the reader left; nothing more to say, and no verdict was delivered
@@ -265,20 +273,31 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     return EXIT_ERROR
 
 
-def _configure_logging(args: argparse.Namespace, err: Any) -> None:
+def _not_lease_warning(record: logging.LogRecord) -> bool:
+    # The CLI is one process: its VNet lock is in-process, and the function app's lease on
+    # AzureWebJobsStorage (remediators/vnet_lease.py) is not expected here; that warning is the app's.
+    return "AzureWebJobsStorage is not set" not in record.getMessage()
+
+
+def _configure_logging(args: argparse.Namespace, err: Any) -> Callable[[], None]:
+    """Logs to ``err`` for this run; returns what undoes it (main() may run in-process, e.g. in tests)."""
     level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers = [handler]
+    handler.addFilter(_not_lease_warning)
+    root, sdk = logging.getLogger(), logging.getLogger("azure")
+    saved = (root.level, sdk.level)
+    root.addHandler(handler)
     root.setLevel(level)
     # The SDK's own logs (azure.identity's many-line "failed to retrieve a token") are for --debug:
-    # without it, the failure is the one error line below.
-    logging.getLogger("azure").setLevel(logging.DEBUG if args.debug else logging.CRITICAL)
-    # The CLI is one process: the VNet lock is in-process, and the function app's lease on
-    # AzureWebJobsStorage (remediators/vnet_lease.py) is not expected here; its warning is the app's.
-    logging.getLogger("remediators.vnet_lease").addFilter(
-        lambda record: "AzureWebJobsStorage is not set" not in record.getMessage())
+    # without it, the failure is the one error line.
+    sdk.setLevel(logging.DEBUG if args.debug else logging.CRITICAL)
+
+    def restore() -> None:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        sdk.setLevel(saved[1])
+    return restore
 
 
 def explain(exc: BaseException, environ: Mapping[str, str], args: argparse.Namespace) -> CliError | None:
