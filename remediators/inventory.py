@@ -261,6 +261,7 @@ def list_resources(client: Any, scope: Scope, *, page_size: int = PAGE_SIZE,
     query = build_query(scope)
     seen = 0
     total = 0
+    yielded: set[str] = set()
     for number, (subscriptions, groups) in enumerate(batches, 1):
         token: str | None = None
         top = page_size
@@ -288,7 +289,14 @@ def list_resources(client: Any, scope: Scope, *, page_size: int = PAGE_SIZE,
             if str(response.result_truncated).lower() == "true":
                 raise GraphIncomplete(f"Resource Graph truncated the result at {seen} of {total} rows "
                                       "(resultTruncated); the inventory would be incomplete")
-            yield from (InventoryItem.from_row(row) for row in rows)
+            for row in rows:
+                # A resource in a listed subscription and in a listed management group comes twice.
+                if len(batches) > 1:
+                    key = str(row.get("id", "")).lower()
+                    if key in yielded:
+                        continue
+                    yielded.add(key)
+                yield InventoryItem.from_row(row)
             token = response.skip_token
             if not token or not rows:
                 break

@@ -179,3 +179,33 @@ def test_the_quota_headers_are_on_every_answer(emulator, graph):
     quota = GraphQuota(clock=clock, sleep=clock.sleep)
     list(list_resources(graph_with(quota), Scope(subscriptions=(SUB_A,))))
     assert quota.seconds_to_reset() == 5.0 and quota.throttled == 0
+
+
+def test_the_projection_keeps_every_property_the_prefilter_and_exposure_read(emulator, lz, graph):
+    """The sweep's prefilter and the exposure column judge a projected row exactly as the whole row."""
+    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+    from localdev.seeds import DEMO_RESOURCES, MANUAL_APPROVAL
+    from remediators.inventory import InventoryItem
+    from remediators.settings import Settings
+    from remediators.sweep import graph_verdict
+
+    for seed, name, tags, _, options in DEMO_RESOURCES:
+        seed(emulator, lz, name, tags=tags, **{k: v for k, v in options.items() if k != MANUAL_APPROVAL})
+    settings = Settings.from_env()
+    projected = {i.id: i for i in list_resources(graph, Scope(subscriptions=(lz.subscription_id,)))}
+    whole_query = build_query(Scope(subscriptions=(lz.subscription_id,))).split("\n| project")[0]
+    whole = graph.resources(QueryRequest(subscriptions=[lz.subscription_id], query=whole_query,
+                                         options=QueryRequestOptions(top=1000)))
+    assert len(whole.data) == len(projected) == len(DEMO_RESOURCES)
+    for row in whole.data:
+        full, mine = InventoryItem.from_row(row), projected[row["id"]]
+        assert graph_verdict(mine, settings) == graph_verdict(full, settings), row["id"]
+        assert mine.exposure == full.exposure and mine.looks_public == full.looks_public
+
+
+def test_a_resource_in_a_listed_subscription_and_management_group_comes_once(emulator, graph):
+    ids = seed_vaults(emulator, SUB_A, 3)
+    emulator.management_groups["mg-both"] = [SUB_A]
+    items = list(list_resources(graph, Scope(subscriptions=(SUB_A,), management_groups=("mg-both",))))
+    assert sorted(i.id for i in items) == sorted(ids) and len(graph_calls(emulator)) >= 2
