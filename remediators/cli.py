@@ -213,9 +213,11 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str], scope: S
         return Settings.from_env(env)
     except SettingsError as exc:
         message = str(exc)
+        by_flag = [flag for key, flag in flagged.items() if key in message]
         for key, flag in flagged.items():
             message = message.replace(key, flag or key)
-        raise CliError("invalid setting", message, "fix the flag or the environment variable named") from exc
+        raise CliError("invalid setting", message, f"fix the value of {by_flag[0]}" if by_flag else
+                       "fix that environment variable, or override it with its flag") from exc
 
 
 def _scope(args: argparse.Namespace) -> Scope:
@@ -302,7 +304,8 @@ def _configure_logging(args: argparse.Namespace, err: Any) -> Callable[[], None]
 
 def explain(exc: BaseException, environ: Mapping[str, str], args: argparse.Namespace) -> CliError | None:
     """One line for a failure of Azure's (no credential, no answer, refused), or ``None``."""
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ServiceRequestError,
+                                       ServiceResponseError)
 
     endpoint = getattr(args, "AZURE_RESOURCE_MANAGER_ENDPOINT", None) or environ.get(
         "AZURE_RESOURCE_MANAGER_ENDPOINT") or "https://management.azure.com"
@@ -314,6 +317,9 @@ def explain(exc: BaseException, environ: Mapping[str, str], args: argparse.Names
     if isinstance(exc, ServiceRequestError):
         return CliError(f"ARM unreachable at {endpoint}", _first_line(str(exc)),
                         "check the network or proxy, and --arm-endpoint / AZURE_RESOURCE_MANAGER_ENDPOINT")
+    if isinstance(exc, ServiceResponseError):
+        return CliError(f"no answer from ARM at {endpoint}", _first_line(str(exc)),
+                        "run again; if it persists, check the network or proxy")
     if isinstance(exc, inventory.GraphIncomplete):
         return CliError("incomplete inventory", str(exc), "narrow the scope (--resource-group) and run again")
     if isinstance(exc, HttpResponseError):

@@ -38,6 +38,8 @@ PAGE_SIZE = 1000  # Resource Graph's maximum $top
 # the list (troubleshoot/general, "Too many subscriptions": 1,000); azqr batches 300
 # (Azure/azqr internal/graph), the figure issue 16 asks for. 300 keeps each query well inside both.
 SUBSCRIPTION_BATCH = 300
+# The longest one wait for the quota to reset; Learn's window is 5 s, so a longer header is suspect.
+MAX_QUOTA_WAIT_SECONDS = 60.0
 # Resource Graph's own columns we read (InventoryItem.from_row).
 COLUMNS = ("id", "name", "type", "location", "subscriptionId", "resourceGroup", "tags")
 # The resource properties anything reads from a row: the exposure column (InventoryItem.exposure)
@@ -344,7 +346,7 @@ class GraphQuota:
                 self._remaining -= 1  # answers may overtake each other: spend before sending
         if wait > 0:
             logger.info("Resource Graph quota spent; waiting %.1f s for it to reset", wait)
-            self.wait(wait)
+            self.wait(min(wait, MAX_QUOTA_WAIT_SECONDS))
 
     def update(self, headers: Mapping[str, str], *, throttled: bool = False) -> None:
         remaining, resets_after = headers.get("x-ms-user-quota-remaining"), headers.get("x-ms-user-quota-resets-after")
@@ -422,7 +424,7 @@ class GraphRetryPolicy(ArmRetryPolicy):
         if response is not None and response.http_response.status_code == 429 \
                 and "retry-after" not in {k.lower() for k in response.http_response.headers}:
             wait = self._quota.seconds_to_reset() or self.get_backoff_time(settings)
-            self._quota.wait(max(wait, 0.1))
+            self._quota.wait(min(max(wait, 0.1), MAX_QUOTA_WAIT_SECONDS))
             return
         super().sleep(settings, transport, response)
 
