@@ -362,7 +362,7 @@ def _judge(args: argparse.Namespace, ctx: Context) -> int:
         graph = inventory.resource_graph_client(credential, endpoint=settings.arm_endpoint)
         items = list(inventory.list_resources(graph, scope))
     logger.info("%d resource(s) in scope", len(items))
-    if not items:
+    if not items and args.output == "json":  # the table and Markdown say it themselves
         err.write(f"0 resources in scope ({_describe_scope(scope)}).\n")
     progress = _Progress(err, f"{args.command}: evaluating", len(items))
     findings = estate.judge_all(items, lambda r: estate.preview(engine, r), action=args.command,
