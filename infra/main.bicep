@@ -50,6 +50,19 @@ param serviceEndpointSubnetResourceIds string = ''
 @description('Optional. Bring your own network: resource ID of the resource group holding the privatelink.* private DNS zones (in an Azure Landing Zone: the central zones in the connectivity subscription). Required when createNetwork is false.')
 param privateDnsZonesResourceGroupResourceId string = ''
 
+// Estate: what add-subscription adds lives in the azd environment (main.parameters.json), never only in the app
+// settings, because a template deployment replaces all app settings (Azure/bicep-registry-modules#949): a value set
+// by hand on the app is gone after the next `azd provision`.
+
+@description('Optional. Comma-separated ids of the other subscriptions the remediator acts on (each added with modules/subscription/add-subscription.bicep). HARDEN_SUBSCRIPTION_IDS is this subscription plus these. Empty: this subscription only.')
+param additionalSubscriptionIds string = ''
+
+@description('Optional. Comma-separated resource IDs of the spoke endpoint subnets of those subscriptions (HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS; the main endpoint subnet stays HARDEN_PRIVATE_ENDPOINT_SUBNET_ID). Empty: none.')
+param spokePrivateEndpointSubnetResourceIds string = ''
+
+@description('Optional. Comma-separated resource IDs of the spoke service-endpoint subnets of those subscriptions, appended to HARDEN_SERVICE_ENDPOINT_SUBNET_IDS. Empty: none.')
+param spokeServiceEndpointSubnetResourceIds string = ''
+
 @description('Optional. Comma-separated names of the resource groups (in this subscription) whose resources the remediator may change. Empty: the whole subscription. See README "Blast radius".')
 param remediatorScopeResourceGroupNames string = ''
 
@@ -219,9 +232,10 @@ var storageEndpointGroups = [
 var appPublicNetworkAccess = (eventDelivery == 'AzureFunction' || !empty(deployerIpAddress)) ? 'Enabled' : 'Disabled'
 
 var remediatorSettings = {
-  HARDEN_SUBSCRIPTION_IDS: subscription().subscriptionId
+  HARDEN_SUBSCRIPTION_IDS: empty(additionalSubscriptionIds) ? subscription().subscriptionId : '${subscription().subscriptionId},${additionalSubscriptionIds}'
   HARDEN_PRIVATE_ENDPOINT_SUBNET_ID: effectivePrivateEndpointSubnetResourceId
-  HARDEN_SERVICE_ENDPOINT_SUBNET_IDS: effectiveServiceEndpointSubnetResourceIds
+  HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS: spokePrivateEndpointSubnetResourceIds
+  HARDEN_SERVICE_ENDPOINT_SUBNET_IDS: empty(spokeServiceEndpointSubnetResourceIds) ? effectiveServiceEndpointSubnetResourceIds : '${effectiveServiceEndpointSubnetResourceIds},${spokeServiceEndpointSubnetResourceIds}'
   HARDEN_DNS_ZONES_RESOURCE_GROUP_ID: effectiveDnsZonesResourceGroupResourceId
   HARDEN_UNTAGGED: untaggedMode
   HARDEN_DRY_RUN: dryRun ? 'true' : 'false'

@@ -435,7 +435,9 @@ def test_app_settings_are_complete():
         assert settings[name] == "identityClientId"
     exclusions = settings["HARDEN_EXCLUDE_RESOURCE_IDS"]
     assert exclusions == "${functionAppResourceId},${storageAccountResourceId}", "the remediator never hardens itself"
-    assert bt.call_property(settings["HARDEN_SUBSCRIPTION_IDS"], "subscription", "subscriptionId")
+    # This subscription, plus the added ones when there are any (tests/infra/test_reprovision.py evaluates it).
+    subscriptions = settings["HARDEN_SUBSCRIPTION_IDS"]["operator"]["operands"]
+    assert bt.call_property(subscriptions["true_value"], "subscription", "subscriptionId")
     assert settings["HARDEN_DRY_RUN"]["operator"]["type"] == "conditional"  # 'true'/'false', never string(bool)
     assert bt.parameter(bt.MAIN, "dryRun")["default"] is True, "a first deployment only reports"
 
@@ -801,7 +803,7 @@ def test_infra_sets_every_setting_the_app_reads():
         "AZURE_RESOURCE_MANAGER_ENDPOINT",  # public cloud by default
         "WEBSITE_SITE_NAME", "WEBSITE_RESOURCE_GROUP", "WEBSITE_OWNER_NAME",  # set by App Service itself
         # Optional (issue 10): several per-spoke subnets, sweep dedupe window, ARM refill rates; defaults suit Azure.
-        "HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS", "HARDEN_SWEEP_DEDUPE_MINUTES",
+        "HARDEN_SWEEP_DEDUPE_MINUTES",
         "HARDEN_ARM_WRITES_PER_SECOND", "HARDEN_ARM_READS_PER_SECOND",
     }
     settings = _app_settings()
