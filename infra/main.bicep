@@ -86,12 +86,12 @@ param functionAppPrivateEndpoint bool = false
 ])
 param storagePublicNetworkAccess string = 'Disabled'
 
-@description('Optional. Public network access of the notification topic (not in ALZ Deny-PublicPaaSEndpoints). Enabled (default): the app publishes with Entra ID over its outbound path; Disabled: subscribers and the app need a private endpoint for the topic, which this template does not create.')
+@description('Optional. Public network access of the notification topic. Disabled (default; ALZ Deny-PublicPaaSEndpoints denies anything else with Deny-EventGrid-Topic-Public-Network-Access): the app publishes through a private endpoint (group topic) in the private endpoint subnet, registered in privatelink.eventgrid.azure.net of the private DNS zones resource group; subscribers are unaffected (Event Grid delivers outbound). Enabled: publishers reach the public endpoint with an Entra ID token only; needs a policy exemption in an ALZ Corp landing zone.')
 @allowed([
   'Enabled'
   'Disabled'
 ])
-param notificationTopicPublicNetworkAccess string = 'Enabled'
+param notificationTopicPublicNetworkAccess string = 'Disabled'
 
 @description('Optional. What the remediator does with handled resources that carry no harden tag (HARDEN_UNTAGGED).')
 @allowed([
@@ -414,6 +414,27 @@ module functionApp 'modules/host/function-app.bicep' = {
   }
   dependsOn: [
     storageEndpoints
+  ]
+}
+
+// The app publishes notifications through the topic's private endpoint (Event Grid custom topics: group 'topic',
+// zone privatelink.eventgrid.azure.net; learn.microsoft.com/azure/private-link/private-endpoint-dns#integration).
+module notificationTopicEndpoint 'modules/network/private-endpoint.bicep' = if (notificationTopicPublicNetworkAccess == 'Disabled') {
+  name: 'remediator-notification-topic-pe'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}${names.notificationTopic}'
+    subnetResourceId: effectivePrivateEndpointSubnetResourceId
+    targetResourceId: notificationTopic.outputs.resourceId
+    groupId: 'topic'
+    privateDnsZoneResourceIds: [
+      '${dnsZonesResourceGroupId}/providers/Microsoft.Network/privateDnsZones/privatelink.eventgrid.azure.net'
+    ]
+    location: location
+    tags: allTags
+  }
+  dependsOn: [
+    network
   ]
 }
 

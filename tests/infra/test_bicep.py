@@ -375,8 +375,13 @@ def test_subscription_reads_are_granted_on_every_subscription_involved():
 def test_created_private_dns_zones_cover_every_service():
     zones = _one(bt.resources_of_type("Microsoft.Network/privateDnsZones"), "private DNS zone declaration")
     assert zones.loop, "zones are created by a loop over the list, not copied blocks"
-    path, names = bt.json_loaded_by(zones.file, zones.loop["detail"]["array_name"])
+    assert zones.loop["detail"]["array_name"] == "privateDnsZoneNames"
+    joined = bt.function(bt.variable(zones.file, "privateDnsZoneNames"), "concat")
+    services, own = joined["parameters"].values()
+    path, names = bt.json_loaded_by(zones.file, services)
     assert path == bt.INFRA / "private-dns-zones.json"
+    # The remediator's own private endpoints need no other zone than the notification topic's.
+    assert bt.variable(zones.file, own) == ["privatelink.eventgrid.azure.net"]
     expected = {g.dns_zone for s in registry.SERVICES for g in s.spec.private_link_groups}
     assert set(names) == expected, f"missing {sorted(expected - set(names))}, extra {sorted(set(names) - expected)}"
     assert len(names) == len(set(names)), "one zone per name (Event Hubs and Service Bus share one)"
@@ -562,6 +567,27 @@ def _flatten_assignments(value) -> list:
     call = bt.function(value, "concat")
     assert call, f"not an array expression: {value}"
     return [e for arg in call["parameters"].values() for e in _flatten_assignments(arg)]
+
+
+def test_notification_topic_is_private_by_default_with_an_endpoint_in_the_central_zone():
+    """ALZ Deny-PublicPaaSEndpoints (assignment Deny-Public-Endpoints at Corp) holds
+    Deny-EventGrid-Topic-Public-Network-Access, built-in 1adadefe-5f21-44f7-b931-a59b54ccdb45
+    (Azure/Enterprise-Scale src/resources/Microsoft.Authorization/policySetDefinitions/Deny-PublicPaaSEndpoints.json
+    v5.1.0), effect Deny by default: the topic must be Disabled unless the operator says otherwise."""
+    assert bt.parameter(bt.MAIN, "notificationTopicPublicNetworkAccess")["default"] == "Disabled"
+    assert bt.parameter(NOTIFICATION_TOPIC, "topicPublicNetworkAccess")["default"] == "Disabled"
+    assert _module_call("notificationTopic").params["topicPublicNetworkAccess"] == "notificationTopicPublicNetworkAccess"
+    parameters = json.loads(PARAMETERS.read_text(encoding="utf-8"))["parameters"]
+    assert parameters["notificationTopicPublicNetworkAccess"]["value"].endswith("=Disabled}")
+    endpoint = _module_call("notificationTopicEndpoint")
+    assert endpoint.path == PRIVATE_ENDPOINT
+    condition = endpoint.condition["operator"]["operands"]
+    assert (condition["operand_1"], condition["operand_2"]) == ("notificationTopicPublicNetworkAccess", "Disabled")
+    assert endpoint.params["groupId"] == "topic"
+    assert bt.accessor_chain(endpoint.params["targetResourceId"]) == ["notificationTopic", "outputs", "resourceId"]
+    assert endpoint.params["subnetResourceId"] == "effectivePrivateEndpointSubnetResourceId"
+    (zone,) = endpoint.params["privateDnsZoneResourceIds"]
+    assert zone == "${dnsZonesResourceGroupId}/providers/Microsoft.Network/privateDnsZones/privatelink.eventgrid.azure.net"
 
 
 def test_notification_topic_is_cloudevents_and_entra_only():
