@@ -63,6 +63,9 @@ param spokePrivateEndpointSubnetResourceIds string = ''
 @description('Optional. Comma-separated resource IDs of the spoke service-endpoint subnets of those subscriptions, appended to HARDEN_SERVICE_ENDPOINT_SUBNET_IDS. Empty: none.')
 param spokeServiceEndpointSubnetResourceIds string = ''
 
+@description('Optional. Whether the remediator may create a missing privatelink.* zone in the private DNS zones resource group (privateDnsZones/write; HARDEN_CREATE_PRIVATE_DNS_ZONES). false where the platform team owns the zones: a missing zone is reported (reason zone-missing) and nothing is created.')
+param createPrivateDnsZones bool = true
+
 @description('Optional. Comma-separated names of the resource groups (in this subscription) whose resources the remediator may change. Empty: the whole subscription. See README "Blast radius".')
 param remediatorScopeResourceGroupNames string = ''
 
@@ -241,6 +244,7 @@ var remediatorSettings = {
   HARDEN_DRY_RUN: dryRun ? 'true' : 'false'
   HARDEN_NOTIFY_TOPIC_ENDPOINT: notificationTopic.outputs.endpoint
   HARDEN_EXCLUDE_RESOURCE_IDS: '${functionAppResourceId},${storageAccountResourceId}'
+  HARDEN_CREATE_PRIVATE_DNS_ZONES: createPrivateDnsZones ? 'true' : 'false'
 }
 
 // ------------------------------------------------------------------------------------------------------------------
@@ -518,6 +522,7 @@ module dnsZonesRole 'modules/rbac/scoped-role.bicep' = {
     principalId: identity.outputs.principalId
     environmentName: environmentName
     roleKind: 'privateDnsZones'
+    createPrivateDnsZones: createPrivateDnsZones
   }
   dependsOn: [
     rg

@@ -295,11 +295,11 @@ def test_roles_hold_exactly_the_registry_actions_split_by_scope():
     assert _scope_list(READS_ROLE, _permissions(READS_ROLE)["actions"])[0] == "subscriptionReads"
     kinds = bt.decorator(bt.parameter(SCOPED_ROLE, "roleKind"), "allowed")
     assert bt.json_loaded_by(SCOPED_ROLE, "lists")[0] == ROLE_SCOPES
-    chosen = bt.variable(SCOPED_ROLE, _permissions(SCOPED_ROLE)["actions"])
+    chosen = [bt.variable(SCOPED_ROLE, _permissions(SCOPED_ROLE)["actions"]), bt.variable(SCOPED_ROLE, "zoneActions")]
     picked = {chain[1] for node in bt.walk(chosen)
               if (chain := bt.accessor_chain(node)) and len(chain) == 2 and chain[0] == "lists"}
-    assert picked == set(kinds), "each roleKind picks its own list"
-    assert set(lists) == {"resources", "subscriptionReads", *kinds}
+    assert picked == {*kinds, "privateDnsZonesLinkOnly"}, "each roleKind picks its own list"
+    assert set(lists) == {"resources", "subscriptionReads", *kinds, "privateDnsZonesLinkOnly"}
     granted = {a for actions in lists.values() for a in actions}
     expected = registry.rbac_actions()
     missing, extra = sorted(expected - granted), sorted(granted - expected)
@@ -363,6 +363,25 @@ def test_network_roles_are_assigned_where_the_network_lives(symbol, kind, where)
         assert {"Microsoft.Network/networkSecurityGroups/join/action", "Microsoft.Network/routeTables/join/action",
                 "Microsoft.Network/natGateways/join/action",
                 "Microsoft.Network/serviceEndpointPolicies/join/action"} <= set(lists[kind])
+
+
+def test_zone_creation_is_a_parameter_for_estates_whose_platform_team_owns_the_zones():
+    """createPrivateDnsZones false: the zones role loses privateDnsZones/write and the app is told
+    (HARDEN_CREATE_PRIVATE_DNS_ZONES), so a missing zone is reported (zone-missing), never attempted."""
+    lists = json.loads(ROLE_SCOPES.read_text(encoding="utf-8"))
+    zone_write = "Microsoft.Network/privateDnsZones/write"
+    assert zone_write in lists["privateDnsZones"]
+    assert set(lists["privateDnsZones"]) - set(lists["privateDnsZonesLinkOnly"]) == {zone_write}
+    chosen = bt.variable(SCOPED_ROLE, "zoneActions")["operator"]["operands"]
+    assert chosen["condition"] == "createPrivateDnsZones"
+    assert (bt.accessor_chain(chosen["true_value"]), bt.accessor_chain(chosen["false_value"])) == (
+        ["lists", "privateDnsZones"], ["lists", "privateDnsZonesLinkOnly"])
+    assert bt.parameter(SCOPED_ROLE, "createPrivateDnsZones")["default"] is True
+    assert bt.parameter(bt.MAIN, "createPrivateDnsZones")["default"] is True
+    assert _module_call("dnsZonesRole").params["createPrivateDnsZones"] == "createPrivateDnsZones"
+    setting = _app_settings()["HARDEN_CREATE_PRIVATE_DNS_ZONES"]["operator"]["operands"]
+    assert (setting["condition"], setting["true_value"], setting["false_value"]) == (
+        "createPrivateDnsZones", "true", "false")
 
 
 def test_subscription_reads_are_granted_on_every_subscription_involved():
