@@ -96,6 +96,9 @@ param storagePublicNetworkAccess string = 'Disabled'
 ])
 param notificationTopicPublicNetworkAccess string = 'Disabled'
 
+@description('Optional. Email address told when events or notifications are lost (Event Grid dropped, dead-lettered or failed deliveries) or a request reaches the poison queue. Empty: the alert rules fire in the portal only.')
+param alertEmailAddress string = ''
+
 @description('Optional. What the remediator does with handled resources that carry no harden tag (HARDEN_UNTAGGED).')
 @allowed([
   'report'
@@ -166,6 +169,7 @@ var names = {
   notificationQueueSubscription: '${abbrs.eventGridEventSubscriptions}notifications-queue'
 }
 var systemTopicResourceGroupName = !empty(existingSystemTopicName) ? existingSystemTopicResourceGroupName : rgName
+var systemTopicResourceId = resourceId(subscription().subscriptionId, systemTopicResourceGroupName, 'Microsoft.EventGrid/systemTopics', names.systemTopic)
 
 // Names the function code relies on (function_app.py).
 var queueNames = {
@@ -556,6 +560,46 @@ module notificationQueue 'modules/events/notification-queue-subscription.bicep' 
     storageAccountResourceId: storage.outputs.resourceId
     queueName: queueNames.notifications
   }
+}
+
+// Delivery health: a lost event or notification, or a request in the poison queue, tells someone
+// (modules/monitor/; `paas-hardener doctor` checks the same path on demand).
+module systemTopicDiagnostics 'modules/monitor/event-delivery-diagnostics.bicep' = {
+  name: 'remediator-system-topic-diagnostics-${resourceToken}'
+  scope: resourceGroup(systemTopicResourceGroupName)
+  params: {
+    topicName: systemTopic.outputs.name
+    topicKind: 'system'
+    workspaceResourceId: monitoring.outputs.logAnalyticsResourceId
+  }
+}
+
+module notificationTopicDiagnostics 'modules/monitor/event-delivery-diagnostics.bicep' = {
+  name: 'remediator-notification-topic-diagnostics'
+  scope: rg
+  params: {
+    topicName: notificationTopic.outputs.name
+    topicKind: 'custom'
+    workspaceResourceId: monitoring.outputs.logAnalyticsResourceId
+  }
+}
+
+module deliveryAlerts 'modules/monitor/delivery-alerts.bicep' = {
+  name: 'remediator-delivery-alerts'
+  scope: rg
+  params: {
+    namePrefix: 'alert-remediator-${resourceToken}'
+    systemTopicResourceId: systemTopicResourceId
+    notificationTopicResourceId: notificationTopic.outputs.resourceId
+    workspaceResourceId: monitoring.outputs.logAnalyticsResourceId
+    poisonQueueName: queueNames.poison
+    alertEmailAddress: alertEmailAddress
+    location: location
+    tags: allTags
+  }
+  dependsOn: [
+    systemTopic
+  ]
 }
 
 // ------------------------------------------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ BUILT_IN_ROLES = {
 UNTAGGABLE = {
     "Microsoft.Authorization/roleAssignments",
     "Microsoft.Authorization/roleDefinitions",
+    "Microsoft.Insights/diagnosticSettings",
     "Microsoft.EventGrid/systemTopics/eventSubscriptions",
     "Microsoft.EventGrid/topics/eventSubscriptions",
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
@@ -752,7 +753,10 @@ def test_names_are_deterministic():
 def test_api_versions_are_stable_and_consistent():
     versions: dict[str, set[str]] = {}
     for resource in bt.all_resources(existing=None):
-        assert "preview" not in resource.api_version, f"{resource}@{resource.api_version}"
+        # Diagnostic settings have no stable version with log categories newer than 2016; 2021-05-01-preview is the
+        # latest (learn.microsoft.com/azure/templates/microsoft.insights/diagnosticsettings) and what AVM uses.
+        if resource.type != "Microsoft.Insights/diagnosticSettings":
+            assert "preview" not in resource.api_version, f"{resource}@{resource.api_version}"
         versions.setdefault(resource.type.lower(), set()).add(resource.api_version)
     mixed = {t: v for t, v in versions.items() if len(v) > 1}
     assert not mixed, f"one API version per type: {mixed}"
@@ -932,3 +936,55 @@ def test_app_reaches_its_storage_through_private_endpoints():
     assert endpoint.config["properties"]["subnet"]["id"] == "subnetResourceId"
     assert "storageEndpoints" in bt.parse(bt.MAIN)["modules"]["functionApp"]["config"].get("depends_on", []) or \
         "storageEndpoints" in json.dumps(_module_call("functionApp").config)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Delivery health (issue 15): lost events and notifications, and the poison queue, tell someone
+# ---------------------------------------------------------------------------------------------------------------
+
+DIAGNOSTICS = MODULES / "monitor" / "event-delivery-diagnostics.bicep"
+ALERTS = MODULES / "monitor" / "delivery-alerts.bicep"
+
+
+def test_both_topics_send_delivery_failures_and_metrics_to_log_analytics():
+    calls = {c.symbol: c for c in bt.modules(bt.MAIN) if c.path == DIAGNOSTICS}
+    assert set(calls) == {"systemTopicDiagnostics", "notificationTopicDiagnostics"}
+    assert calls["systemTopicDiagnostics"].params["topicKind"] == "system"
+    assert calls["notificationTopicDiagnostics"].params["topicKind"] == "custom"
+    for call in calls.values():
+        assert bt.accessor_chain(call.params["workspaceResourceId"]) == ["monitoring", "outputs",
+                                                                        "logAnalyticsResourceId"]
+    assert bt.function(calls["systemTopicDiagnostics"].config["scope"], "resource_group"), "in the topic's group"
+    settings = [r for r in bt.resources(DIAGNOSTICS) if r.type == "Microsoft.Insights/diagnosticSettings"]
+    assert {r.config["scope"] for r in settings} == {"systemTopic", "customTopic"}
+    logs = {r.config["scope"]: {e["category"] for e in bt.variable(DIAGNOSTICS, r.config["properties"]["logs"])}
+            for r in settings}
+    assert logs == {"systemTopic": {"DeliveryFailures"}, "customTopic": {"DeliveryFailures", "PublishFailures"}}
+    for r in settings:
+        assert bt.variable(DIAGNOSTICS, r.config["properties"]["metrics"]) == [{"category": "AllMetrics",
+                                                                               "enabled": True}]
+
+
+def test_alerts_cover_dropped_dead_lettered_failed_deliveries_and_the_poison_queue():
+    call = _module_call("deliveryAlerts")
+    assert call.params["poisonQueueName"] == "${queueNames.poison}" or \
+        bt.accessor_chain(call.params["poisonQueueName"]) == ["queueNames", "poison"]
+    assert bt.variable(bt.MAIN, "queueNames")["poison"] == "harden-requests-poison"
+    assert call.params["alertEmailAddress"] == "alertEmailAddress"
+    assert bt.parameter(bt.MAIN, "alertEmailAddress")["default"] == ""
+    parameters = json.loads(PARAMETERS.read_text(encoding="utf-8"))["parameters"]
+    assert parameters["alertEmailAddress"]["value"] == "${HARDEN_ALERT_EMAIL}"
+    metrics = {a["metricName"] for a in bt.variable(ALERTS, "eventGridAlerts")}
+    assert metrics == {"DroppedEventCount", "DeadLetteredCount", "DeliveryAttemptFailCount"}
+    namespaces = {t["namespace"] for t in bt.variable(ALERTS, "topics")}
+    assert namespaces == {"Microsoft.EventGrid/systemTopics", "Microsoft.EventGrid/topics"}
+    alerts = _one([r for r in bt.resources(ALERTS) if r.type == "Microsoft.Insights/metricAlerts"], "metric alerts")
+    assert alerts.loop["detail"]["array_name"] == "metricAlertRules"
+    poison = _one([r for r in bt.resources(ALERTS) if r.type == "Microsoft.Insights/scheduledQueryRules"], "log alert")
+    (criterion,) = poison.config["properties"]["criteria"]["allOf"]
+    # The WebJobs SDK's QueueProcessor message when it moves a message to the poison queue.
+    assert "Moving message to queue" in criterion["query"] and "${poisonQueueName}" in criterion["query"]
+    assert poison.config["properties"]["actions"]["actionGroups"] == "actionGroupIds"
+    group = _one([r for r in bt.resources(ALERTS) if r.type == "Microsoft.Insights/actionGroups"], "action group")
+    (receiver,) = group.config["properties"]["emailReceivers"]
+    assert receiver["emailAddress"] == "alertEmailAddress"
