@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     apply = sub.add_parser("apply", parents=[common], help="plan, confirm, then apply as the function app would")
     apply.add_argument("resource_id", nargs="?", help="one resource id (instead of a scope)")
     apply.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (pipelines)")
+    doctor = sub.add_parser("doctor", help="check a deployment read-only (reads the azd environment's variables)")
+    doctor.add_argument("--output", "-o", choices=("table", "json"), default="table")
+    doctor.add_argument("--verbose", "-v", action="store_true", help="log to stderr at INFO")
     return parser
 
 
@@ -98,6 +101,10 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=stderr or sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     env = os.environ if environ is None else environ
+    if args.command == "doctor":  # remediators/doctor.py: 0 all good, 1 findings, 2 could not judge
+        from . import doctor
+
+        return doctor.main(env, output=args.output, out=out)
     try:
         scope = _scope(args)
         settings = settings_from(args, env, scope)

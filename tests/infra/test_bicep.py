@@ -988,3 +988,15 @@ def test_alerts_cover_dropped_dead_lettered_failed_deliveries_and_the_poison_que
     group = _one([r for r in bt.resources(ALERTS) if r.type == "Microsoft.Insights/actionGroups"], "action group")
     (receiver,) = group.config["properties"]["emailReceivers"]
     assert receiver["emailAddress"] == "alertEmailAddress"
+
+
+def test_azd_runs_doctor_after_provisioning():
+    text = AZURE_YAML.read_text(encoding="utf-8")
+    hook = text[text.index("\n  postprovision:"):]
+    hook = hook[:hook.index("\n  postdeploy:")]
+    assert "run: ./infra/hooks/postprovision.sh" in hook and "run: ./infra/hooks/postprovision.ps1" in hook
+    assert hook.count("continueOnError: true") == 2, "doctor reports; it never blocks a provision"
+    for hook in ("postprovision.sh", "postprovision.ps1"):
+        assert "-m remediators doctor" in (bt.INFRA / "hooks" / hook).read_text(encoding="utf-8")
+    result = subprocess.run(["sh", "-n", str(bt.INFRA / "hooks" / "postprovision.sh")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
