@@ -176,6 +176,8 @@ var queueNames = {
   events: 'resource-events'
   work: 'harden-requests'
   poison: 'harden-requests-poison'
+  // Queue delivery does the work in the event function (one hop), so a request that keeps failing lands here.
+  eventsPoison: 'resource-events-poison'
   notifications: 'harden-notifications'
 }
 var deploymentContainerName = 'app-package-${take(names.functionApp, 32)}-${take(resourceToken, 7)}'
@@ -331,6 +333,7 @@ module storage 'modules/storage/function-storage.bicep' = {
       queueNames.events
       queueNames.work
       queueNames.poison
+      queueNames.eventsPoison
       queueNames.notifications
     ]
     publicNetworkAccess: storagePublicNetworkAccess
@@ -592,7 +595,10 @@ module deliveryAlerts 'modules/monitor/delivery-alerts.bicep' = {
     systemTopicResourceId: systemTopicResourceId
     notificationTopicResourceId: notificationTopic.outputs.resourceId
     workspaceResourceId: monitoring.outputs.logAnalyticsResourceId
-    poisonQueueName: queueNames.poison
+    poisonQueueNames: [
+      queueNames.eventsPoison
+      queueNames.poison
+    ]
     alertEmailAddress: alertEmailAddress
     location: location
     tags: allTags

@@ -42,7 +42,7 @@ OK, FINDING, UNKNOWN = "ok", "finding", "unknown"
 EXIT_CODES = {OK: 0, FINDING: 1, UNKNOWN: 2}
 
 # infra/main.bicep queueNames and deadLetterContainerName (function_app.py reads the same names).
-QUEUES = ("resource-events", "harden-requests", "harden-requests-poison")
+QUEUES = ("resource-events", "resource-events-poison", "harden-requests", "harden-requests-poison")
 EVENTS_QUEUE = "resource-events"
 # Api versions of the raw reads (no installed SDK covers them): azure-rest-api-specs stable versions.
 EVENT_GRID_API = "2025-02-15"

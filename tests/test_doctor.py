@@ -39,7 +39,8 @@ def deployment(emulator: Any, lz: Any) -> dict[str, str]:
     emulator.seed(account, {"location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_ZRS"},
                             "properties": {"publicNetworkAccess": "Disabled"}})
     emulator.seed(f"{account}/queueServices/default", {"properties": {}})
-    for queue in ("resource-events", "harden-requests", "harden-requests-poison", "harden-notifications"):
+    for queue in ("resource-events", "resource-events-poison", "harden-requests", "harden-requests-poison",
+                  "harden-notifications"):
         emulator.seed(f"{account}/queueServices/default/queues/{queue}", {"properties": {}})
     emulator.seed(f"{account}/blobServices/default", {"properties": {}})
     emulator.seed(f"{account}/blobServices/default/containers/{DEAD_LETTERS}", {"properties": {}})

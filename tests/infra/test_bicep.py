@@ -76,7 +76,7 @@ APP_SETTINGS = {
     "AzureWebJobsStorage__blobServiceUri", "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 }
-WORK_QUEUES = {"harden-requests", "harden-requests-poison"}
+WORK_QUEUES = {"harden-requests", "harden-requests-poison", "resource-events", "resource-events-poison"}
 TRIGGER_FUNCTION = "on_resource_event"
 EVENTS_QUEUE = "resource-events"  # function_app.EVENTS_QUEUE_NAME
 AZD_SERVICE = "remediator"
@@ -967,9 +967,10 @@ def test_both_topics_send_delivery_failures_and_metrics_to_log_analytics():
 
 def test_alerts_cover_dropped_dead_lettered_failed_deliveries_and_the_poison_queue():
     call = _module_call("deliveryAlerts")
-    assert call.params["poisonQueueName"] == "${queueNames.poison}" or \
-        bt.accessor_chain(call.params["poisonQueueName"]) == ["queueNames", "poison"]
+    assert [bt.accessor_chain(q) for q in call.params["poisonQueueNames"]] == [["queueNames", "eventsPoison"],
+                                                                               ["queueNames", "poison"]]
     assert bt.variable(bt.MAIN, "queueNames")["poison"] == "harden-requests-poison"
+    assert bt.variable(bt.MAIN, "queueNames")["eventsPoison"] == "resource-events-poison"
     assert call.params["alertEmailAddress"] == "alertEmailAddress"
     assert bt.parameter(bt.MAIN, "alertEmailAddress")["default"] == ""
     parameters = json.loads(PARAMETERS.read_text(encoding="utf-8"))["parameters"]
@@ -983,7 +984,7 @@ def test_alerts_cover_dropped_dead_lettered_failed_deliveries_and_the_poison_que
     poison = _one([r for r in bt.resources(ALERTS) if r.type == "Microsoft.Insights/scheduledQueryRules"], "log alert")
     (criterion,) = poison.config["properties"]["criteria"]["allOf"]
     # The WebJobs SDK's QueueProcessor message when it moves a message to the poison queue.
-    assert "Moving message to queue" in criterion["query"] and "${poisonQueueName}" in criterion["query"]
+    assert "Moving message to queue" in criterion["query"] and "${string(poisonQueueNames)}" in criterion["query"]
     assert poison.config["properties"]["actions"]["actionGroups"] == "actionGroupIds"
     group = _one([r for r in bt.resources(ALERTS) if r.type == "Microsoft.Insights/actionGroups"], "action group")
     (receiver,) = group.config["properties"]["emailReceivers"]

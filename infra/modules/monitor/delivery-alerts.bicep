@@ -13,8 +13,8 @@ param notificationTopicResourceId string
 @description('Required. Resource ID of the Log Analytics workspace holding the app\'s Application Insights traces.')
 param workspaceResourceId string
 
-@description('Required. Name of the poison queue (function_app.py: the work queue\'s name + -poison).')
-param poisonQueueName string
+@description('Required. Names of the poison queues (function_app.py: each triggered queue\'s name + -poison).')
+param poisonQueueNames array
 
 @description('Optional. Email address the action group notifies. Empty: the alert rules fire in the portal only.')
 param alertEmailAddress string = ''
@@ -132,7 +132,7 @@ resource poisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   tags: tags
   properties: {
     displayName: '${namePrefix}-poison-queue'
-    description: 'A hardening request failed five times and was moved to ${poisonQueueName}: read its outcome, fix the cause, then move it back (README "Roll back").'
+    description: 'A hardening request failed five times and was moved to a poison queue (${join(poisonQueueNames, ', ')}): read its outcome, fix the cause, then move it back.'
     severity: 2
     enabled: true
     scopes: [
@@ -143,7 +143,7 @@ resource poisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
     criteria: {
       allOf: [
         {
-          query: 'AppTraces | where Message has "Moving message to queue \'${poisonQueueName}\'"'
+          query: 'AppTraces | where Message has "Moving message to queue" and Message has_any (dynamic(${string(poisonQueueNames)}))'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0
