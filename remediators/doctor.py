@@ -228,13 +228,27 @@ def _check_app_settings(report: Report, env: Mapping[str, str], arm: ArmClients)
 
 # -- role assignments --------------------------------------------------------------------------------
 
-def _needed_at(settings: Mapping[str, str], subscription_id: str) -> dict[str, set[str]]:
-    """Scope -> the actions the product needs there (infra/modules/rbac/ assigns them)."""
+def _needed_at(settings: Mapping[str, str], subscription_id: str,
+               scope_groups: Iterable[str] = ()) -> dict[str, set[str]]:
+    """Scope -> the actions the product needs there (infra/modules/rbac/ assigns them).
+
+    ``scope_groups``: HARDEN_SCOPE_RESOURCE_GROUPS (main.bicep remediatorScopeResourceGroupNames); the main
+    role is then on those resource groups of the deployment's subscription instead of the subscription.
+    """
     actions = registry.rbac_actions()
     resources = {a for a in actions if not a.lower().startswith("microsoft.network/") and "/locations/" not in a}
     subs = {s.strip().lower() for s in (settings.get("HARDEN_SUBSCRIPTION_IDS") or subscription_id).split(",")
             if s.strip()}
-    needed: dict[str, set[str]] = {f"/subscriptions/{s}": set(resources) for s in subs}
+    # Every subscription gets the status reads of long-running writes (subscription-reads-role.bicep).
+    needed: dict[str, set[str]] = {f"/subscriptions/{s}": {"Microsoft.Network/locations/operations/read"}
+                                   for s in subs}
+    groups = [g.strip() for g in scope_groups if g.strip()]
+    for sub in subs:
+        if groups and sub == subscription_id.lower():
+            for group in groups:
+                needed[f"/subscriptions/{sub}/resourcegroups/{group.lower()}"] = set(resources)
+        else:
+            needed[f"/subscriptions/{sub}"] |= resources
 
     def _rg(resource_id: str) -> str:
         return "/".join(resource_id.split("/")[:5]).lower()
@@ -267,7 +281,8 @@ def _check_role_assignments(report: Report, env: Mapping[str, str], clients_for:
     name = "role-assignments"
     principal = env["REMEDIATOR_IDENTITY_PRINCIPAL_ID"]
     problems, unknown = [], []
-    for scope, actions in sorted(_needed_at(settings, env["AZURE_SUBSCRIPTION_ID"]).items()):
+    groups = (env.get("HARDEN_SCOPE_RESOURCE_GROUPS") or "").split(",")
+    for scope, actions in sorted(_needed_at(settings, env["AZURE_SUBSCRIPTION_ID"], groups).items()):
         client = clients_for(scope.split("/")[2]).web
         try:
             granted = list(_granted_actions(client, scope, principal))

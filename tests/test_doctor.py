@@ -136,3 +136,13 @@ def test_the_cli_verb_says_it_cannot_judge_without_the_azd_environment():
     assert code == 2
     (check,) = json.loads(out.getvalue())["checks"]
     assert check["verdict"] == UNKNOWN and "AZURE_FUNCTION_APP_NAME" in check["detail"]
+
+
+def test_roles_are_expected_on_the_listed_resource_groups_when_the_main_role_is_scoped(lz):
+    from remediators.doctor import _needed_at
+
+    needed = _needed_at(lz.settings(), lz.subscription_id, ["rg-app"])
+    subscription = f"/subscriptions/{lz.subscription_id}"
+    assert needed[subscription] == {"Microsoft.Network/locations/operations/read"}
+    assert "Microsoft.KeyVault/vaults/write" in needed[f"{subscription}/resourcegroups/rg-app"]
+    assert "Microsoft.KeyVault/vaults/write" in _needed_at(lz.settings(), lz.subscription_id)[subscription]
