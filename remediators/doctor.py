@@ -192,11 +192,15 @@ def _expected_settings(env: Mapping[str, str]) -> dict[str, Callable[[str], bool
 
     subscriptions = _ids(env["AZURE_SUBSCRIPTION_ID"]) | _ids(env.get("HARDEN_ADDITIONAL_SUBSCRIPTION_IDS", ""))
     spokes = _ids(env.get("HARDEN_SPOKE_PRIVATE_ENDPOINT_SUBNET_IDS", ""))
+    spoke_se = _ids(env.get("HARDEN_SPOKE_SERVICE_ENDPOINT_SUBNET_IDS", ""))
+    untagged = (env.get("HARDEN_UNTAGGED") or "report").lower()
     dry_run = (env.get("HARDEN_DRY_RUN") or "true").lower()
     create_zones = (env.get("HARDEN_CREATE_PRIVATE_DNS_ZONES") or "true").lower()
     return {
         "HARDEN_SUBSCRIPTION_IDS": lambda v: _ids(v) == subscriptions,
         "HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS": lambda v: _ids(v) == spokes,
+        "HARDEN_SERVICE_ENDPOINT_SUBNET_IDS": lambda v: spoke_se <= _ids(v),
+        "HARDEN_UNTAGGED": lambda v: (v or "report").lower() == untagged,
         "HARDEN_DRY_RUN": lambda v: v.lower() == dry_run,
         "HARDEN_CREATE_PRIVATE_DNS_ZONES": lambda v: v.lower() == create_zones,
     }

@@ -70,6 +70,12 @@ var metricAlertRules = [for i in range(0, length(topics) * length(eventGridAlert
 var actionGroupIds = empty(alertEmailAddress) ? [] : [
   actionGroup.id
 ]
+// (A variable rather than a for-expression inside the rule loop: one loop per resource keeps both parsers reading.)
+var metricAlertActions = empty(alertEmailAddress) ? [] : [
+  {
+    actionGroupId: actionGroup.id
+  }
+]
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmailAddress)) {
   name: '${namePrefix}-delivery'
@@ -115,9 +121,7 @@ resource metricAlerts 'Microsoft.Insights/metricAlerts@2018-03-01' = [for rule i
         }
       ]
     }
-    actions: [for id in actionGroupIds: {
-      actionGroupId: id
-    }]
+    actions: metricAlertActions
   }
 }]
 
