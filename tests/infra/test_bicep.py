@@ -866,8 +866,8 @@ def test_infra_sets_every_setting_the_app_reads():
 
 # ALZ Deny-PublicPaaSEndpoints denies these with public network access (Azure/Enterprise-Scale
 # src/resources/Microsoft.Authorization/policySetDefinitions/Deny-PublicPaaSEndpoints.json:
-# StorageDenyPaasPublicIP b2982f36-..., FunctionDenyPaasPublicIP 969ac98b-...).
-ALZ_DENIED = {"Microsoft.Storage/storageAccounts", "Microsoft.Web/sites"}
+# StorageDenyPaasPublicIP b2982f36-..., FunctionDenyPublicIP 969ac98b-..., Deny-EventGrid-Topic-Public-Network-Access 1adadefe-...).
+ALZ_DENIED = {"Microsoft.Storage/storageAccounts", "Microsoft.Web/sites", "Microsoft.EventGrid/topics"}
 
 
 def _public_access_settings():
