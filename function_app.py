@@ -1,16 +1,17 @@
 """Azure Functions entry points (Python v2 programming model): wiring only.
 
 Event Grid → queue ``resource-events`` (default, infra/: no inbound access) →
-``on_queued_resource_event``, or Event Grid push → ``on_resource_event``
-(infra/ parameter eventDelivery); both filter and enqueue with no ARM calls →
-queue ``harden-requests`` → ``harden_resource`` (ARM work).
+``on_queued_resource_event``: triage (no ARM call for an event out of scope), then
+the ARM work in place: one queue hop. Or Event Grid push → ``on_resource_event``
+(infra/ parameter eventDelivery), which triages and enqueues → queue
+``harden-requests`` → ``harden_resource`` (ARM work); the sweep enqueues there too.
 The logic lives in ``remediators/``.
 """
 import os
 
 import azure.functions as func
 
-from remediators.handlers import accept_event, accept_queued_event, event_as_dict, process_message
+from remediators.handlers import accept_event, event_as_dict, handle_queued_event, process_message
 from remediators.runtime import engine_for
 from remediators.settings import Settings, subscriptions_from_env
 from remediators.sweep import run_scheduled_sweep
@@ -32,11 +33,8 @@ def on_resource_event(event: func.EventGridEvent, requests: func.Out[str]) -> No
 
 @app.function_name("on_queued_resource_event")
 @app.queue_trigger(arg_name="message", queue_name=EVENTS_QUEUE_NAME, connection="AzureWebJobsStorage")
-@app.queue_output(arg_name="requests", queue_name=QUEUE_NAME, connection="AzureWebJobsStorage")
-def on_queued_resource_event(message: func.QueueMessage, requests: func.Out[str]) -> None:
-    request = accept_queued_event(message.get_body(), subscriptions_from_env())
-    if request is not None:
-        requests.set(request)
+def on_queued_resource_event(message: func.QueueMessage) -> None:
+    handle_queued_event(message.get_body(), subscriptions_from_env(), lambda: engine_for(Settings.from_env()))
 
 
 @app.function_name("harden_resource")

@@ -239,6 +239,11 @@ class Authorizer:
         with self._lock:
             return list(self._assignments.get(client_id.lower(), ()))
 
+    def all_assignments(self) -> dict[str, list[Assignment]]:
+        """Every client's assignments (emulator/rbac_reads.py lists them as ARM does)."""
+        with self._lock:
+            return {client: list(items) for client, items in self._assignments.items()}
+
     def allows(self, client_id: str, action: str, resource_id: str) -> bool:
         """Whether the caller may perform ``action`` on ``resource_id`` (unassigned callers may do anything)."""
         assignments = self.assignments(client_id)

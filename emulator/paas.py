@@ -500,6 +500,13 @@ def _web_only(hook):
     return lambda w: hook(w) if w.path.name.lower() == "web" else None
 
 
+def _list_settings(store: Any, rec: Any, body: Any) -> tuple[int, Any]:
+    """POST .../config/appsettings/list (Web Apps - List Application Settings, azure-rest-api-specs
+    specification/web/resource-manager/Microsoft.Web/stable/2024-04-01/WebApps.json): the StringDictionary
+    as stored, values in clear (the caller needs config/list/action); `paas-hardener doctor` reads it."""
+    return 200, store.render(rec.id)
+
+
 SITE_CONFIG = Rule(
     type="Microsoft.Web/sites/config",
     put_status=(200, 200),
@@ -512,6 +519,7 @@ SITE_CONFIG = Rule(
                                       scmIpSecurityRestrictionsDefaultAction="Allow")),),
     validate=(_web_only(_config_validate),),
     renderers=(_config_render,),
+    actions={"list": _list_settings},
 )
 
 

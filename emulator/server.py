@@ -34,7 +34,7 @@ import trustme
 
 from . import clouds
 from . import events as ev
-from . import resourcegraph, subscriptions
+from . import rbac_reads, resourcegraph, subscriptions
 from .authz import Authorizer
 from .engine import Arm, ArmRequest, Caller, Response
 from .errors import ArmError
@@ -319,6 +319,11 @@ class Emulator:
             return self._publish(method, query, headers, raw)
         if path.lower().rstrip("/") == resourcegraph.PATH:
             return self._resource_graph(method, headers, raw)
+        if rbac_reads.matches(path) and method == "GET":  # `paas-hardener doctor` reads the roles (issue 15)
+            if self._caller(headers) is None:
+                return self._unauthorized(headers)
+            status, body = rbac_reads.handle(self.authz, path, query)
+            return Response(status, body)
         if path.lower() == clouds.PATH:
             return self._cloud_metadata(method, query)
         return self._arm_call(method, path, query, headers, raw)

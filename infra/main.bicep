@@ -50,6 +50,22 @@ param serviceEndpointSubnetResourceIds string = ''
 @description('Optional. Bring your own network: resource ID of the resource group holding the privatelink.* private DNS zones (in an Azure Landing Zone: the central zones in the connectivity subscription). Required when createNetwork is false.')
 param privateDnsZonesResourceGroupResourceId string = ''
 
+// Estate: what add-subscription adds lives in the azd environment (main.parameters.json), never only in the app
+// settings, because a template deployment replaces all app settings (Azure/bicep-registry-modules#949): a value set
+// by hand on the app is gone after the next `azd provision`.
+
+@description('Optional. Comma-separated ids of the other subscriptions the remediator acts on (each added with modules/subscription/add-subscription.bicep). HARDEN_SUBSCRIPTION_IDS is this subscription plus these. Empty: this subscription only.')
+param additionalSubscriptionIds string = ''
+
+@description('Optional. Comma-separated resource IDs of the spoke endpoint subnets of those subscriptions (HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS; the main endpoint subnet stays HARDEN_PRIVATE_ENDPOINT_SUBNET_ID). Empty: none.')
+param spokePrivateEndpointSubnetResourceIds string = ''
+
+@description('Optional. Comma-separated resource IDs of the spoke service-endpoint subnets of those subscriptions, appended to HARDEN_SERVICE_ENDPOINT_SUBNET_IDS. Empty: none.')
+param spokeServiceEndpointSubnetResourceIds string = ''
+
+@description('Optional. Whether the remediator may create a missing privatelink.* zone in the private DNS zones resource group (privateDnsZones/write; HARDEN_CREATE_PRIVATE_DNS_ZONES). false where the platform team owns the zones: a missing zone is reported (reason zone-missing) and nothing is created.')
+param createPrivateDnsZones bool = true
+
 @description('Optional. Comma-separated names of the resource groups (in this subscription) whose resources the remediator may change. Empty: the whole subscription. See README "Blast radius".')
 param remediatorScopeResourceGroupNames string = ''
 
@@ -73,12 +89,15 @@ param functionAppPrivateEndpoint bool = false
 ])
 param storagePublicNetworkAccess string = 'Disabled'
 
-@description('Optional. Public network access of the notification topic (not in ALZ Deny-PublicPaaSEndpoints). Enabled (default): the app publishes with Entra ID over its outbound path; Disabled: subscribers and the app need a private endpoint for the topic, which this template does not create.')
+@description('Optional. Public network access of the notification topic. Disabled (default; ALZ Deny-PublicPaaSEndpoints denies anything else with Deny-EventGrid-Topic-Public-Network-Access): the app publishes through a private endpoint (group topic) in the private endpoint subnet, registered in privatelink.eventgrid.azure.net of the private DNS zones resource group; subscribers are unaffected (Event Grid delivers outbound). Enabled: publishers reach the public endpoint with an Entra ID token only; needs a policy exemption in an ALZ Corp landing zone.')
 @allowed([
   'Enabled'
   'Disabled'
 ])
-param notificationTopicPublicNetworkAccess string = 'Enabled'
+param notificationTopicPublicNetworkAccess string = 'Disabled'
+
+@description('Optional. Email address told when events or notifications are lost (Event Grid dropped, dead-lettered or failed deliveries) or a request reaches the poison queue. Empty: the alert rules fire in the portal only.')
+param alertEmailAddress string = ''
 
 @description('Optional. What the remediator does with handled resources that carry no harden tag (HARDEN_UNTAGGED).')
 @allowed([
@@ -150,12 +169,15 @@ var names = {
   notificationQueueSubscription: '${abbrs.eventGridEventSubscriptions}notifications-queue'
 }
 var systemTopicResourceGroupName = !empty(existingSystemTopicName) ? existingSystemTopicResourceGroupName : rgName
+var systemTopicResourceId = resourceId(subscription().subscriptionId, systemTopicResourceGroupName, 'Microsoft.EventGrid/systemTopics', names.systemTopic)
 
 // Names the function code relies on (function_app.py).
 var queueNames = {
   events: 'resource-events'
   work: 'harden-requests'
   poison: 'harden-requests-poison'
+  // Queue delivery does the work in the event function (one hop), so a request that keeps failing lands here.
+  eventsPoison: 'resource-events-poison'
   notifications: 'harden-notifications'
 }
 var deploymentContainerName = 'app-package-${take(names.functionApp, 32)}-${take(resourceToken, 7)}'
@@ -219,14 +241,16 @@ var storageEndpointGroups = [
 var appPublicNetworkAccess = (eventDelivery == 'AzureFunction' || !empty(deployerIpAddress)) ? 'Enabled' : 'Disabled'
 
 var remediatorSettings = {
-  HARDEN_SUBSCRIPTION_IDS: subscription().subscriptionId
+  HARDEN_SUBSCRIPTION_IDS: empty(additionalSubscriptionIds) ? subscription().subscriptionId : '${subscription().subscriptionId},${additionalSubscriptionIds}'
   HARDEN_PRIVATE_ENDPOINT_SUBNET_ID: effectivePrivateEndpointSubnetResourceId
-  HARDEN_SERVICE_ENDPOINT_SUBNET_IDS: effectiveServiceEndpointSubnetResourceIds
+  HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS: spokePrivateEndpointSubnetResourceIds
+  HARDEN_SERVICE_ENDPOINT_SUBNET_IDS: empty(spokeServiceEndpointSubnetResourceIds) ? effectiveServiceEndpointSubnetResourceIds : '${effectiveServiceEndpointSubnetResourceIds},${spokeServiceEndpointSubnetResourceIds}'
   HARDEN_DNS_ZONES_RESOURCE_GROUP_ID: effectiveDnsZonesResourceGroupResourceId
   HARDEN_UNTAGGED: untaggedMode
   HARDEN_DRY_RUN: dryRun ? 'true' : 'false'
   HARDEN_NOTIFY_TOPIC_ENDPOINT: notificationTopic.outputs.endpoint
   HARDEN_EXCLUDE_RESOURCE_IDS: '${functionAppResourceId},${storageAccountResourceId}'
+  HARDEN_CREATE_PRIVATE_DNS_ZONES: createPrivateDnsZones ? 'true' : 'false'
 }
 
 // ------------------------------------------------------------------------------------------------------------------
@@ -309,6 +333,7 @@ module storage 'modules/storage/function-storage.bicep' = {
       queueNames.events
       queueNames.work
       queueNames.poison
+      queueNames.eventsPoison
       queueNames.notifications
     ]
     publicNetworkAccess: storagePublicNetworkAccess
@@ -403,6 +428,27 @@ module functionApp 'modules/host/function-app.bicep' = {
   ]
 }
 
+// The app publishes notifications through the topic's private endpoint (Event Grid custom topics: group 'topic',
+// zone privatelink.eventgrid.azure.net; learn.microsoft.com/azure/private-link/private-endpoint-dns#integration).
+module notificationTopicEndpoint 'modules/network/private-endpoint.bicep' = if (notificationTopicPublicNetworkAccess == 'Disabled') {
+  name: 'remediator-notification-topic-pe'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}${names.notificationTopic}'
+    subnetResourceId: effectivePrivateEndpointSubnetResourceId
+    targetResourceId: notificationTopic.outputs.resourceId
+    groupId: 'topic'
+    privateDnsZoneResourceIds: [
+      '${dnsZonesResourceGroupId}/providers/Microsoft.Network/privateDnsZones/privatelink.eventgrid.azure.net'
+    ]
+    location: location
+    tags: allTags
+  }
+  dependsOn: [
+    network
+  ]
+}
+
 // Deployment from a runner inside the network: azd deploy publishes through the SCM site's private endpoint.
 module functionAppEndpoint 'modules/network/private-endpoint.bicep' = if (functionAppPrivateEndpoint) {
   name: 'remediator-function-app-pe'
@@ -483,6 +529,7 @@ module dnsZonesRole 'modules/rbac/scoped-role.bicep' = {
     principalId: identity.outputs.principalId
     environmentName: environmentName
     roleKind: 'privateDnsZones'
+    createPrivateDnsZones: createPrivateDnsZones
   }
   dependsOn: [
     rg
@@ -516,6 +563,49 @@ module notificationQueue 'modules/events/notification-queue-subscription.bicep' 
     storageAccountResourceId: storage.outputs.resourceId
     queueName: queueNames.notifications
   }
+}
+
+// Delivery health: a lost event or notification, or a request in the poison queue, tells someone
+// (modules/monitor/; `paas-hardener doctor` checks the same path on demand).
+module systemTopicDiagnostics 'modules/monitor/event-delivery-diagnostics.bicep' = {
+  name: 'remediator-system-topic-diagnostics-${resourceToken}'
+  scope: resourceGroup(systemTopicResourceGroupName)
+  params: {
+    topicName: systemTopic.outputs.name
+    topicKind: 'system'
+    workspaceResourceId: monitoring.outputs.logAnalyticsResourceId
+  }
+}
+
+module notificationTopicDiagnostics 'modules/monitor/event-delivery-diagnostics.bicep' = {
+  name: 'remediator-notification-topic-diagnostics'
+  scope: rg
+  params: {
+    topicName: notificationTopic.outputs.name
+    topicKind: 'custom'
+    workspaceResourceId: monitoring.outputs.logAnalyticsResourceId
+  }
+}
+
+module deliveryAlerts 'modules/monitor/delivery-alerts.bicep' = {
+  name: 'remediator-delivery-alerts'
+  scope: rg
+  params: {
+    namePrefix: 'alert-remediator-${resourceToken}'
+    systemTopicResourceId: systemTopicResourceId
+    notificationTopicResourceId: notificationTopic.outputs.resourceId
+    workspaceResourceId: monitoring.outputs.logAnalyticsResourceId
+    poisonQueueNames: [
+      queueNames.eventsPoison
+      queueNames.poison
+    ]
+    alertEmailAddress: alertEmailAddress
+    location: location
+    tags: allTags
+  }
+  dependsOn: [
+    systemTopic
+  ]
 }
 
 // ------------------------------------------------------------------------------------------------------------------

@@ -2,11 +2,11 @@
 
 Core Tools cannot be installed here, so this does what the host does with our
 bindings, on Azurite: the Event Grid trigger's queue output binding enqueues
-(base64, like the Queues extension), the queue trigger dequeues, retries a
-failing message up to ``maxDequeueCount`` times, then moves it to the
+(base64, like the Queues extension), the queue triggers dequeue, retry a
+failing message up to ``maxDequeueCount`` times, then move it to the
 ``<queue>-poison`` queue. Events Event Grid delivers to a Storage queue are
 written to that queue as Event Grid does (the event's JSON, base64) and handed
-to the queue-triggered event function. The user functions are called exactly
+to the queue-triggered event function, which triages and then hardens (one hop). The user functions are called exactly
 as written.
 """
 from __future__ import annotations
@@ -80,7 +80,9 @@ class LocalHost:
         self._queue = self._client(self.queue_name)
         self._poison = self._client(self.queue_name + "-poison")
         self._events = self._client(self.events_queue_name)
-        for queue in (self.queue_name, self.queue_name + "-poison", self.events_queue_name):
+        self._events_poison = self._client(self.events_queue_name + "-poison")
+        for queue in (self.queue_name, self.queue_name + "-poison", self.events_queue_name,
+                      self.events_queue_name + "-poison"):
             try:
                 service.create_queue(queue)
             except ResourceExistsError:
@@ -99,61 +101,50 @@ class LocalHost:
             self._queue.send_message(out.value.encode("utf-8"))
         return out.value
 
-    def deliver_via_queue(self, event: Mapping[str, Any] | bytes) -> list[str]:
+    def deliver_via_queue(self, event: Mapping[str, Any] | bytes) -> list[Delivery]:
         """Deliver one event as Event Grid's Storage queue handler does, then run the event function.
 
         ``event`` is an Event Grid schema dict (written as its JSON) or raw message bytes (to test
-        what is not an event). Returns what the function enqueued for the worker.
+        what is not an event). With queue delivery the event function is the worker (one hop:
+        triage, then the ARM work), so this returns what happened to the message.
         """
         body = event if isinstance(event, bytes) else json.dumps(event).encode("utf-8")
         self._events.send_message(body)
         return self.run_event_queue()
 
-    def run_event_queue(self, *, max_messages: int = 1000) -> list[str]:
+    def run_event_queue(self, *, max_messages: int = 1000) -> list[Delivery]:
         """Hand every message on the events queue to the event function, as the host would."""
-        enqueued: list[str] = []
-        for _ in range(max_messages):
-            batch = list(self._events.receive_messages(max_messages=1, visibility_timeout=30))
-            if not batch:
-                break
-            message = batch[0]
-            body = message.content if isinstance(message.content, bytes) else str(message.content).encode()
-            out = Out()
-            # The function never raises on bad input (tested); a raise here is a defect, so let it surface.
-            self._on_queued_event(message=QueueMessage(id=message.id, body=body, dequeue_count=message.dequeue_count,
-                                                       pop_receipt=message.pop_receipt), requests=out)
-            if out.value is not None:
-                self._queue.send_message(out.value.encode("utf-8"))
-                enqueued.append(out.value)
-            self._events.delete_message(message)
-        return enqueued
+        return self._drain(self._events, self._events_poison, self._on_queued_event, max_messages)
 
     def run_queue(self, *, max_messages: int = 1000) -> list[Delivery]:
         """Process queued messages until the queue is empty, as the host would."""
+        return self._drain(self._queue, self._poison, self._worker, max_messages)
+
+    def _drain(self, queue: QueueClient, poison: QueueClient, function: Any, max_messages: int) -> list[Delivery]:
+        """The host's queue trigger: call the function per message; retry a failure until
+        ``maxDequeueCount``, then move the message to the ``-poison`` queue."""
         handled: list[Delivery] = []
         for _ in range(max_messages):
-            batch = list(self._queue.receive_messages(max_messages=1, visibility_timeout=30))
+            batch = list(queue.receive_messages(max_messages=1, visibility_timeout=30))
             if not batch:
                 break
             message = batch[0]
             # Azurite hands back an empty body as "" rather than b"".
             body = message.content if isinstance(message.content, bytes) else str(message.content).encode()
-            text = body.decode("utf-8")
-            delivery = Delivery(text, message.dequeue_count)
+            delivery = Delivery(body.decode("utf-8", errors="replace"), message.dequeue_count)
             try:
-                self._worker(message=QueueMessage(id=message.id, body=body,
-                                                  dequeue_count=message.dequeue_count,
-                                                  pop_receipt=message.pop_receipt))
+                function(message=QueueMessage(id=message.id, body=body, dequeue_count=message.dequeue_count,
+                                              pop_receipt=message.pop_receipt))
             except Exception as exc:  # noqa: BLE001 - the host catches every function failure
                 delivery.error = exc
                 if message.dequeue_count >= self.max_dequeue_count:
-                    self._poison.send_message(body)
-                    self._queue.delete_message(message)
+                    poison.send_message(body)
+                    queue.delete_message(message)
                     delivery.poisoned = True
                 else:
-                    self._queue.update_message(message, visibility_timeout=0)
+                    queue.update_message(message, visibility_timeout=0)
             else:
-                self._queue.delete_message(message)
+                queue.delete_message(message)
             handled.append(delivery)
         self.deliveries += handled
         return handled
@@ -176,6 +167,7 @@ class LocalHost:
 
     def clear(self) -> None:
         self._events.clear_messages()
+        self._events_poison.clear_messages()
         self._queue.clear_messages()
         self._poison.clear_messages()
 

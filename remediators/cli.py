@@ -130,6 +130,16 @@ def _run_apply(args: argparse.Namespace, ctx: Context) -> int:
     return _judge(args, ctx)
 
 
+def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", "-o", choices=("table", "json"), default="table")
+
+
+def _run_doctor(args: argparse.Namespace, ctx: Context) -> int:
+    from . import doctor  # remediators/doctor.py: 0 all good, 1 findings, 2 could not judge
+
+    return doctor.main(ctx.environ, output=args.output, out=ctx.stdout)
+
+
 VERBS: tuple[Verb, ...] = (
     Verb("scan", "every handled resource in scope and the engine's verdict; writes nothing", _run_scan,
          scope=True, settings=_settings_keys(writes=False)),
@@ -137,6 +147,8 @@ VERBS: tuple[Verb, ...] = (
          _run_plan, _resource_argument, scope=True, settings=_settings_keys(writes=False)),
     Verb("apply", "plan, confirm, then apply as the function app would; shows the state after", _run_apply,
          _apply_arguments, scope=True, settings=_settings_keys(writes=True)),
+    Verb("doctor", "check a deployment read-only (reads the azd environment's variables)", _run_doctor,
+         _doctor_arguments, output=False),
 )
 
 

@@ -25,7 +25,7 @@ from .network import LockoutRisk, NetworkPlanner
 from .notify import Notifier
 from .placement import SubnetPlacement, all_subnets
 from .plan import link
-from .private_link import DnsConflict, PrivateLinkPlanner, private_endpoint_id
+from .private_link import DnsConflict, PrivateLinkPlanner, ZoneMissing, private_endpoint_id
 from .resource_id import InvalidResourceId, ResourceId
 from .services.base import ServiceRemediator
 from .settings import Settings, SettingsError
@@ -174,6 +174,8 @@ class Engine:
             return result(Status.FAILED, "setting-missing", str(exc))
         except DnsConflict as exc:
             return result(Status.FAILED, "dns-conflict", str(exc))
+        except ZoneMissing as exc:
+            return result(Status.FAILED, "zone-missing", str(exc))
         except ZoneNotOffered as exc:
             return result(Status.UNSUPPORTED, "zone-not-offered", f"{exc}; public access was left on")
         except CloudMetadataError as exc:

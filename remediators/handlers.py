@@ -1,14 +1,15 @@
 """What the functions do, kept apart from the Functions decorators.
 
-``accept_event`` runs in the Event Grid trigger and ``accept_queued_event`` in
-the queue trigger Event Grid delivers to: validate, filter, enqueue, with zero
-ARM calls. ``process_message`` runs in the queue trigger and does
-the ARM work through the engine.
+``accept_event`` runs in the Event Grid trigger (push delivery): validate, filter,
+enqueue, with zero ARM calls. ``process_message`` runs in the work-queue trigger and
+does the ARM work through the engine. ``handle_queued_event`` runs in the queue
+trigger Event Grid delivers to (queue delivery): the same triage first, then the
+same work in place, so an event crosses one queue, not two.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .engine import Engine
 from .events import InvalidEvent, InvalidRequest, decode_request, encode_request, parse_queued_event, triage
@@ -71,3 +72,18 @@ def process_message(text: str, engine: Engine) -> Outcome | None:
     if outcome.status is Status.FAILED:
         logger.warning("Failed, not retried: %s: %s", outcome.resource_id, outcome.reason)
     return outcome
+
+
+def handle_queued_event(body: bytes | str, subscription_ids: frozenset[str],
+                        engine_for: Callable[[], Engine]) -> Outcome | None:
+    """One hop for queue delivery: :func:`accept_queued_event`'s triage, then :func:`process_message`.
+
+    The engine (and with it every setting but the subscriptions) is only built for an event the
+    triage keeps, so an event out of scope costs no ARM call and no settings parse. A failure the
+    host should retry propagates, as in the work-queue trigger; a message that is not an event or
+    not in scope is dropped without one.
+    """
+    request = accept_queued_event(body, subscription_ids)
+    if request is None:
+        return None
+    return process_message(request, engine_for())

@@ -61,6 +61,11 @@ class DnsConflict(LockoutRisk):
     """The endpoint VNet already resolves this zone name through another zone."""
 
 
+class ZoneMissing(LockoutRisk):
+    """The private DNS zone does not exist and HARDEN_CREATE_PRIVATE_DNS_ZONES is false: the platform team
+    owns the zones, so nothing is created and public access stays on."""
+
+
 class ConnectionNotApproved(LockoutRisk, Hold):
     """A private endpoint exists but carries no traffic yet; public access must stay on."""
 
@@ -174,6 +179,11 @@ class PrivateLinkPlanner:
         dns = self._clients_for(zones_sub).private_dns
         existing = _get_or_none(dns.private_zones.get, zones_group, zone)
         changes: list[Change] = []
+        if existing is None and not self._settings.create_private_dns_zones:
+            raise ZoneMissing(
+                f"private DNS zone {zone} does not exist in resource group {zones_group} (subscription {zones_sub}) "
+                "and HARDEN_CREATE_PRIVATE_DNS_ZONES is false: ask the team that owns the zones to create it; "
+                "nothing was written and public access was left on")
         if existing is None:
             changes.append(Change(
                 phase=Phase.PRIVATE_DNS_ZONE, target=zone_id,

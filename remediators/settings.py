@@ -28,6 +28,8 @@ _KEYS = (
     # Many subscriptions, the scheduled sweep and ARM's throttle (issue 10).
     "HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS", "HARDEN_SWEEP_DEDUPE_MINUTES",
     "HARDEN_ARM_WRITES_PER_SECOND", "HARDEN_ARM_READS_PER_SECOND",
+    # false where the platform team owns the privatelink.* zones (issue 15).
+    "HARDEN_CREATE_PRIVATE_DNS_ZONES",
 )
 
 
@@ -58,6 +60,7 @@ class Settings:
     arm_writes_per_second: float = 10.0
     arm_reads_per_second: float = 25.0
     max_parallel_changes: int = 8
+    create_private_dns_zones: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -167,6 +170,8 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         arm_writes_per_second=writes_rate,
         arm_reads_per_second=reads_rate,
         max_parallel_changes=int(parallel),
+        create_private_dns_zones=_bool("HARDEN_CREATE_PRIVATE_DNS_ZONES",
+                                       raw["HARDEN_CREATE_PRIVATE_DNS_ZONES"] or "true"),
     )
 
 

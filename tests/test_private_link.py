@@ -198,3 +198,29 @@ def test_sql_server_with_the_longest_name_is_hardened(host, emulator, lz):
     assert outcome["status"] == "hardened", outcome
     assert emulator.get(_endpoint_id(lz, name, "sqlServer")) is not None
     settle(host, emulator, rid, "Microsoft.Sql/servers/write")
+
+
+# -- zones owned by the platform team (HARDEN_CREATE_PRIVATE_DNS_ZONES=false) ---------------------
+
+def test_a_missing_zone_is_reported_and_nothing_is_created_when_zone_creation_is_off(host, emulator, lz,
+                                                                                      monkeypatch):
+    monkeypatch.setenv("HARDEN_CREATE_PRIVATE_DNS_ZONES", "false")
+    rid = seed_key_vault(emulator, lz, "kv-nozone01", tags={"harden": "private"})
+    emulator.clear_requests()
+    outcome = deliver(host, emulator, rid, KV_WRITE)
+    assert (outcome["status"], outcome["reasonCode"]) == ("failed", "zone-missing")
+    assert "privatelink.vaultcore.azure.net" in outcome["reason"] and lz.dns_rg in outcome["reason"]
+    assert emulator.writes() == []
+    assert emulator.get(_zone_id(lz, "privatelink.vaultcore.azure.net")) is None
+    assert emulator.get(rid)["properties"].get("publicNetworkAccess", "Enabled") == "Enabled"
+
+
+def test_an_existing_zone_is_linked_and_used_when_zone_creation_is_off(host, emulator, lz, monkeypatch):
+    monkeypatch.setenv("HARDEN_CREATE_PRIVATE_DNS_ZONES", "false")
+    zone = _zone_id(lz, "privatelink.vaultcore.azure.net")
+    emulator.seed(zone, {"location": "global", "properties": {}})
+    rid = seed_key_vault(emulator, lz, "kv-nozone02", tags={"harden": "private"})
+    outcome = deliver(host, emulator, rid, KV_WRITE)
+    assert outcome["status"] == "hardened", outcome
+    assert not any(c["phase"] == "private_dns_zone" for c in outcome["changes"])
+    assert any(c["phase"] == "private_dns_link" for c in outcome["changes"])

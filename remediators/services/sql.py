@@ -94,7 +94,7 @@ class SqlServerRemediator(ServiceRemediator):
         Microsoft.Sql/servers/virtualNetworkRules/read
         Microsoft.Sql/servers/virtualNetworkRules/write
         Microsoft.Sql/servers/privateEndpointConnectionsApproval/action
-        Microsoft.Sql/locations/*AzureAsyncOperation/read
+        Microsoft.Sql/locations/*/read
     """
 
     spec = ServiceSpec(

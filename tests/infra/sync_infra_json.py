@@ -36,10 +36,13 @@ _SERVICE_ENDPOINT_SUBNETS = ("microsoft.network/virtualnetworks/read", "microsof
                              "microsoft.network/serviceendpointpolicies/join/action")
 
 
+_ZONE_WRITE = "microsoft.network/privatednszones/write"
+
+
 def role_scopes(actions: frozenset[str]) -> dict[str, list[str]]:
     """The registry's actions split by the scope each is needed at; every action lands somewhere."""
     scopes: dict[str, list[str]] = {"resources": [], "subscriptionReads": [], "privateEndpointSubnet": [],
-                                    "serviceEndpointSubnets": [], "privateDnsZones": []}
+                                    "serviceEndpointSubnets": [], "privateDnsZones": [], "privateDnsZonesLinkOnly": []}
     for action in sorted(actions):
         low = action.lower()
         if "/locations/" in low:
@@ -59,6 +62,9 @@ def role_scopes(actions: frozenset[str]) -> dict[str, list[str]]:
                 raise ValueError(f"{action}: no scope for this network action; add it to tests/infra/sync_infra_json.py")
         else:
             scopes["resources"].append(action)
+    # Where the platform team owns the zones (main.bicep createPrivateDnsZones false, HARDEN_CREATE_PRIVATE_DNS_ZONES
+    # false): the same role without zone creation; a missing zone is then reported (zone-missing), never created.
+    scopes["privateDnsZonesLinkOnly"] = [a for a in scopes["privateDnsZones"] if a.lower() != _ZONE_WRITE]
     return scopes
 
 

@@ -55,6 +55,7 @@ BUILT_IN_ROLES = {
 UNTAGGABLE = {
     "Microsoft.Authorization/roleAssignments",
     "Microsoft.Authorization/roleDefinitions",
+    "Microsoft.Insights/diagnosticSettings",
     "Microsoft.EventGrid/systemTopics/eventSubscriptions",
     "Microsoft.EventGrid/topics/eventSubscriptions",
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
@@ -75,7 +76,7 @@ APP_SETTINGS = {
     "AzureWebJobsStorage__blobServiceUri", "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 }
-WORK_QUEUES = {"harden-requests", "harden-requests-poison"}
+WORK_QUEUES = {"harden-requests", "harden-requests-poison", "resource-events", "resource-events-poison"}
 TRIGGER_FUNCTION = "on_resource_event"
 EVENTS_QUEUE = "resource-events"  # function_app.EVENTS_QUEUE_NAME
 AZD_SERVICE = "remediator"
@@ -295,11 +296,11 @@ def test_roles_hold_exactly_the_registry_actions_split_by_scope():
     assert _scope_list(READS_ROLE, _permissions(READS_ROLE)["actions"])[0] == "subscriptionReads"
     kinds = bt.decorator(bt.parameter(SCOPED_ROLE, "roleKind"), "allowed")
     assert bt.json_loaded_by(SCOPED_ROLE, "lists")[0] == ROLE_SCOPES
-    chosen = bt.variable(SCOPED_ROLE, _permissions(SCOPED_ROLE)["actions"])
+    chosen = [bt.variable(SCOPED_ROLE, _permissions(SCOPED_ROLE)["actions"]), bt.variable(SCOPED_ROLE, "zoneActions")]
     picked = {chain[1] for node in bt.walk(chosen)
               if (chain := bt.accessor_chain(node)) and len(chain) == 2 and chain[0] == "lists"}
-    assert picked == set(kinds), "each roleKind picks its own list"
-    assert set(lists) == {"resources", "subscriptionReads", *kinds}
+    assert picked == {*kinds, "privateDnsZonesLinkOnly"}, "each roleKind picks its own list"
+    assert set(lists) == {"resources", "subscriptionReads", *kinds, "privateDnsZonesLinkOnly"}
     granted = {a for actions in lists.values() for a in actions}
     expected = registry.rbac_actions()
     missing, extra = sorted(expected - granted), sorted(granted - expected)
@@ -365,6 +366,25 @@ def test_network_roles_are_assigned_where_the_network_lives(symbol, kind, where)
                 "Microsoft.Network/serviceEndpointPolicies/join/action"} <= set(lists[kind])
 
 
+def test_zone_creation_is_a_parameter_for_estates_whose_platform_team_owns_the_zones():
+    """createPrivateDnsZones false: the zones role loses privateDnsZones/write and the app is told
+    (HARDEN_CREATE_PRIVATE_DNS_ZONES), so a missing zone is reported (zone-missing), never attempted."""
+    lists = json.loads(ROLE_SCOPES.read_text(encoding="utf-8"))
+    zone_write = "Microsoft.Network/privateDnsZones/write"
+    assert zone_write in lists["privateDnsZones"]
+    assert set(lists["privateDnsZones"]) - set(lists["privateDnsZonesLinkOnly"]) == {zone_write}
+    chosen = bt.variable(SCOPED_ROLE, "zoneActions")["operator"]["operands"]
+    assert chosen["condition"] == "createPrivateDnsZones"
+    assert (bt.accessor_chain(chosen["true_value"]), bt.accessor_chain(chosen["false_value"])) == (
+        ["lists", "privateDnsZones"], ["lists", "privateDnsZonesLinkOnly"])
+    assert bt.parameter(SCOPED_ROLE, "createPrivateDnsZones")["default"] is True
+    assert bt.parameter(bt.MAIN, "createPrivateDnsZones")["default"] is True
+    assert _module_call("dnsZonesRole").params["createPrivateDnsZones"] == "createPrivateDnsZones"
+    setting = _app_settings()["HARDEN_CREATE_PRIVATE_DNS_ZONES"]["operator"]["operands"]
+    assert (setting["condition"], setting["true_value"], setting["false_value"]) == (
+        "createPrivateDnsZones", "true", "false")
+
+
 def test_subscription_reads_are_granted_on_every_subscription_involved():
     assert "scope" not in _module_call("subscriptionReadsRole").config
     others = _module_call("otherSubscriptionReadsRoles")
@@ -375,8 +395,13 @@ def test_subscription_reads_are_granted_on_every_subscription_involved():
 def test_created_private_dns_zones_cover_every_service():
     zones = _one(bt.resources_of_type("Microsoft.Network/privateDnsZones"), "private DNS zone declaration")
     assert zones.loop, "zones are created by a loop over the list, not copied blocks"
-    path, names = bt.json_loaded_by(zones.file, zones.loop["detail"]["array_name"])
+    assert zones.loop["detail"]["array_name"] == "privateDnsZoneNames"
+    joined = bt.function(bt.variable(zones.file, "privateDnsZoneNames"), "concat")
+    services, own = joined["parameters"].values()
+    path, names = bt.json_loaded_by(zones.file, services)
     assert path == bt.INFRA / "private-dns-zones.json"
+    # The remediator's own private endpoints need no other zone than the notification topic's.
+    assert bt.variable(zones.file, own) == ["privatelink.eventgrid.azure.net"]
     expected = {g.dns_zone for s in registry.SERVICES for g in s.spec.private_link_groups}
     assert set(names) == expected, f"missing {sorted(expected - set(names))}, extra {sorted(set(names) - expected)}"
     assert len(names) == len(set(names)), "one zone per name (Event Hubs and Service Bus share one)"
@@ -435,7 +460,9 @@ def test_app_settings_are_complete():
         assert settings[name] == "identityClientId"
     exclusions = settings["HARDEN_EXCLUDE_RESOURCE_IDS"]
     assert exclusions == "${functionAppResourceId},${storageAccountResourceId}", "the remediator never hardens itself"
-    assert bt.call_property(settings["HARDEN_SUBSCRIPTION_IDS"], "subscription", "subscriptionId")
+    # This subscription, plus the added ones when there are any (tests/infra/test_reprovision.py evaluates it).
+    subscriptions = settings["HARDEN_SUBSCRIPTION_IDS"]["operator"]["operands"]
+    assert bt.call_property(subscriptions["true_value"], "subscription", "subscriptionId")
     assert settings["HARDEN_DRY_RUN"]["operator"]["type"] == "conditional"  # 'true'/'false', never string(bool)
     assert bt.parameter(bt.MAIN, "dryRun")["default"] is True, "a first deployment only reports"
 
@@ -560,6 +587,27 @@ def _flatten_assignments(value) -> list:
     call = bt.function(value, "concat")
     assert call, f"not an array expression: {value}"
     return [e for arg in call["parameters"].values() for e in _flatten_assignments(arg)]
+
+
+def test_notification_topic_is_private_by_default_with_an_endpoint_in_the_central_zone():
+    """ALZ Deny-PublicPaaSEndpoints (assignment Deny-Public-Endpoints at Corp) holds
+    Deny-EventGrid-Topic-Public-Network-Access, built-in 1adadefe-5f21-44f7-b931-a59b54ccdb45
+    (Azure/Enterprise-Scale src/resources/Microsoft.Authorization/policySetDefinitions/Deny-PublicPaaSEndpoints.json
+    v5.1.0), effect Deny by default: the topic must be Disabled unless the operator says otherwise."""
+    assert bt.parameter(bt.MAIN, "notificationTopicPublicNetworkAccess")["default"] == "Disabled"
+    assert bt.parameter(NOTIFICATION_TOPIC, "topicPublicNetworkAccess")["default"] == "Disabled"
+    assert _module_call("notificationTopic").params["topicPublicNetworkAccess"] == "notificationTopicPublicNetworkAccess"
+    parameters = json.loads(PARAMETERS.read_text(encoding="utf-8"))["parameters"]
+    assert parameters["notificationTopicPublicNetworkAccess"]["value"].endswith("=Disabled}")
+    endpoint = _module_call("notificationTopicEndpoint")
+    assert endpoint.path == PRIVATE_ENDPOINT
+    condition = endpoint.condition["operator"]["operands"]
+    assert (condition["operand_1"], condition["operand_2"]) == ("notificationTopicPublicNetworkAccess", "Disabled")
+    assert endpoint.params["groupId"] == "topic"
+    assert bt.accessor_chain(endpoint.params["targetResourceId"]) == ["notificationTopic", "outputs", "resourceId"]
+    assert endpoint.params["subnetResourceId"] == "effectivePrivateEndpointSubnetResourceId"
+    (zone,) = endpoint.params["privateDnsZoneResourceIds"]
+    assert zone == "${dnsZonesResourceGroupId}/providers/Microsoft.Network/privateDnsZones/privatelink.eventgrid.azure.net"
 
 
 def test_notification_topic_is_cloudevents_and_entra_only():
@@ -705,7 +753,10 @@ def test_names_are_deterministic():
 def test_api_versions_are_stable_and_consistent():
     versions: dict[str, set[str]] = {}
     for resource in bt.all_resources(existing=None):
-        assert "preview" not in resource.api_version, f"{resource}@{resource.api_version}"
+        # Diagnostic settings have no stable version with log categories newer than 2016; 2021-05-01-preview is the
+        # latest (learn.microsoft.com/azure/templates/microsoft.insights/diagnosticsettings) and what AVM uses.
+        if resource.type != "Microsoft.Insights/diagnosticSettings":
+            assert "preview" not in resource.api_version, f"{resource}@{resource.api_version}"
         versions.setdefault(resource.type.lower(), set()).add(resource.api_version)
     mixed = {t: v for t, v in versions.items() if len(v) > 1}
     assert not mixed, f"one API version per type: {mixed}"
@@ -801,7 +852,7 @@ def test_infra_sets_every_setting_the_app_reads():
         "AZURE_RESOURCE_MANAGER_ENDPOINT",  # public cloud by default
         "WEBSITE_SITE_NAME", "WEBSITE_RESOURCE_GROUP", "WEBSITE_OWNER_NAME",  # set by App Service itself
         # Optional (issue 10): several per-spoke subnets, sweep dedupe window, ARM refill rates; defaults suit Azure.
-        "HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS", "HARDEN_SWEEP_DEDUPE_MINUTES",
+        "HARDEN_SWEEP_DEDUPE_MINUTES",
         "HARDEN_ARM_WRITES_PER_SECOND", "HARDEN_ARM_READS_PER_SECOND",
     }
     settings = _app_settings()
@@ -815,8 +866,8 @@ def test_infra_sets_every_setting_the_app_reads():
 
 # ALZ Deny-PublicPaaSEndpoints denies these with public network access (Azure/Enterprise-Scale
 # src/resources/Microsoft.Authorization/policySetDefinitions/Deny-PublicPaaSEndpoints.json:
-# StorageDenyPaasPublicIP b2982f36-..., FunctionDenyPaasPublicIP 969ac98b-...).
-ALZ_DENIED = {"Microsoft.Storage/storageAccounts", "Microsoft.Web/sites"}
+# StorageDenyPaasPublicIP b2982f36-..., FunctionDenyPublicIP 969ac98b-..., Deny-EventGrid-Topic-Public-Network-Access 1adadefe-...).
+ALZ_DENIED = {"Microsoft.Storage/storageAccounts", "Microsoft.Web/sites", "Microsoft.EventGrid/topics"}
 
 
 def _public_access_settings():
@@ -885,3 +936,68 @@ def test_app_reaches_its_storage_through_private_endpoints():
     assert endpoint.config["properties"]["subnet"]["id"] == "subnetResourceId"
     assert "storageEndpoints" in bt.parse(bt.MAIN)["modules"]["functionApp"]["config"].get("depends_on", []) or \
         "storageEndpoints" in json.dumps(_module_call("functionApp").config)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Delivery health (issue 15): lost events and notifications, and the poison queue, tell someone
+# ---------------------------------------------------------------------------------------------------------------
+
+DIAGNOSTICS = MODULES / "monitor" / "event-delivery-diagnostics.bicep"
+ALERTS = MODULES / "monitor" / "delivery-alerts.bicep"
+
+
+def test_both_topics_send_delivery_failures_and_metrics_to_log_analytics():
+    calls = {c.symbol: c for c in bt.modules(bt.MAIN) if c.path == DIAGNOSTICS}
+    assert set(calls) == {"systemTopicDiagnostics", "notificationTopicDiagnostics"}
+    assert calls["systemTopicDiagnostics"].params["topicKind"] == "system"
+    assert calls["notificationTopicDiagnostics"].params["topicKind"] == "custom"
+    for call in calls.values():
+        assert bt.accessor_chain(call.params["workspaceResourceId"]) == ["monitoring", "outputs",
+                                                                        "logAnalyticsResourceId"]
+    assert bt.function(calls["systemTopicDiagnostics"].config["scope"], "resource_group"), "in the topic's group"
+    settings = [r for r in bt.resources(DIAGNOSTICS) if r.type == "Microsoft.Insights/diagnosticSettings"]
+    assert {r.config["scope"] for r in settings} == {"systemTopic", "customTopic"}
+    logs = {r.config["scope"]: {e["category"] for e in bt.variable(DIAGNOSTICS, r.config["properties"]["logs"])}
+            for r in settings}
+    assert logs == {"systemTopic": {"DeliveryFailures"}, "customTopic": {"DeliveryFailures", "PublishFailures"}}
+    for r in settings:
+        assert bt.variable(DIAGNOSTICS, r.config["properties"]["metrics"]) == [{"category": "AllMetrics",
+                                                                               "enabled": True}]
+
+
+def test_alerts_cover_dropped_dead_lettered_failed_deliveries_and_the_poison_queue():
+    call = _module_call("deliveryAlerts")
+    assert [bt.accessor_chain(q) for q in call.params["poisonQueueNames"]] == [["queueNames", "eventsPoison"],
+                                                                               ["queueNames", "poison"]]
+    assert bt.variable(bt.MAIN, "queueNames")["poison"] == "harden-requests-poison"
+    assert bt.variable(bt.MAIN, "queueNames")["eventsPoison"] == "resource-events-poison"
+    assert call.params["alertEmailAddress"] == "alertEmailAddress"
+    assert bt.parameter(bt.MAIN, "alertEmailAddress")["default"] == ""
+    parameters = json.loads(PARAMETERS.read_text(encoding="utf-8"))["parameters"]
+    assert parameters["alertEmailAddress"]["value"] == "${HARDEN_ALERT_EMAIL}"
+    metrics = {a["metricName"] for a in bt.variable(ALERTS, "eventGridAlerts")}
+    assert metrics == {"DroppedEventCount", "DeadLetteredCount", "DeliveryAttemptFailCount"}
+    namespaces = {t["namespace"] for t in bt.variable(ALERTS, "topics")}
+    assert namespaces == {"Microsoft.EventGrid/systemTopics", "Microsoft.EventGrid/topics"}
+    alerts = _one([r for r in bt.resources(ALERTS) if r.type == "Microsoft.Insights/metricAlerts"], "metric alerts")
+    assert alerts.loop["detail"]["array_name"] == "metricAlertRules"
+    poison = _one([r for r in bt.resources(ALERTS) if r.type == "Microsoft.Insights/scheduledQueryRules"], "log alert")
+    (criterion,) = poison.config["properties"]["criteria"]["allOf"]
+    # The WebJobs SDK's QueueProcessor message when it moves a message to the poison queue.
+    assert "Moving message to queue" in criterion["query"] and "${string(poisonQueueNames)}" in criterion["query"]
+    assert poison.config["properties"]["actions"]["actionGroups"] == "actionGroupIds"
+    group = _one([r for r in bt.resources(ALERTS) if r.type == "Microsoft.Insights/actionGroups"], "action group")
+    (receiver,) = group.config["properties"]["emailReceivers"]
+    assert receiver["emailAddress"] == "alertEmailAddress"
+
+
+def test_azd_runs_doctor_after_provisioning():
+    text = AZURE_YAML.read_text(encoding="utf-8")
+    hook = text[text.index("\n  postprovision:"):]
+    hook = hook[:hook.index("\n  postdeploy:")]
+    assert "run: ./infra/hooks/postprovision.sh" in hook and "run: ./infra/hooks/postprovision.ps1" in hook
+    assert hook.count("continueOnError: true") == 2, "doctor reports; it never blocks a provision"
+    for hook in ("postprovision.sh", "postprovision.ps1"):
+        assert "-m remediators doctor" in (bt.INFRA / "hooks" / hook).read_text(encoding="utf-8")
+    result = subprocess.run(["sh", "-n", str(bt.INFRA / "hooks" / "postprovision.sh")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -7,12 +7,12 @@ param name string
 @description('Required. Principal ID of the identity that publishes notifications.')
 param senderPrincipalId string
 
-@description('Optional. Enabled (default): publishers reach the topic over its public endpoint, with an Entra ID token only (disableLocalAuth). Disabled: only through a private endpoint, which this template does not create.')
+@description('Optional. Disabled (default): publishers reach the topic only through a private endpoint (main.bicep creates one, group topic). Enabled: over its public endpoint, with an Entra ID token only (disableLocalAuth).')
 @allowed([
   'Enabled'
   'Disabled'
 ])
-param topicPublicNetworkAccess string = 'Enabled'
+param topicPublicNetworkAccess string = 'Disabled'
 
 @description('Optional. Location for the topic.')
 param location string = resourceGroup().location
@@ -24,7 +24,6 @@ param tags object = {}
 var eventGridDataSenderRoleId = 'd5a91429-5739-47e2-a06b-3470a27159e7'
 
 resource topic 'Microsoft.EventGrid/topics@2025-02-15' = {
-  // checkov:skip=CKV_AZURE_193: Public network access is a parameter (topicPublicNetworkAccess): by default the remediator publishes over the public endpoint with an Entra ID token (disableLocalAuth) and TLS 1.2.
   name: name
   location: location
   tags: tags

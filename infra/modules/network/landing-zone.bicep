@@ -17,7 +17,12 @@ param location string = resourceGroup().location
 param tags object = {}
 
 // The single list of zones and of service endpoints: the tests compare both with remediators/registry.py.
-var privateDnsZoneNames = loadJsonContent('../../private-dns-zones.json')
+var servicePrivateDnsZoneNames = loadJsonContent('../../private-dns-zones.json')
+// The remediator's own notification topic (private endpoint, group topic) needs one zone no handled service uses.
+var ownPrivateDnsZoneNames = [
+  'privatelink.eventgrid.azure.net'
+]
+var privateDnsZoneNames = concat(servicePrivateDnsZoneNames, ownPrivateDnsZoneNames)
 var serviceEndpointNames = loadJsonContent('../../service-endpoints.json')
 
 var subnetNames = {

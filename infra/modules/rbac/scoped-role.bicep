@@ -7,6 +7,9 @@ param principalId string
 @description('Required. Name of the azd environment, which keeps role names unique when several environments share the resource group.')
 param environmentName string
 
+@description('Optional. privateDnsZones only: whether the remediator may create missing privatelink.* zones (privateDnsZones/write). False where the platform team owns the zones: the role then links and joins existing zones only.')
+param createPrivateDnsZones bool = true
+
 @description('Required. Which list of remediator-role-scopes.json this resource group needs.')
 @allowed([
   'privateEndpointSubnet'
@@ -18,7 +21,8 @@ param roleKind string
 // The lists are generated from remediators/registry.py (tests/infra/sync_infra_json.py), never repeated here.
 // (Conditionals rather than lists[roleKind]: checkov's Bicep parser does not read an index by a parameter.)
 var lists = loadJsonContent('../../remediator-role-scopes.json')
-var actions = roleKind == 'privateEndpointSubnet' ? lists.privateEndpointSubnet : (roleKind == 'serviceEndpointSubnets' ? lists.serviceEndpointSubnets : lists.privateDnsZones)
+var zoneActions = createPrivateDnsZones ? lists.privateDnsZones : lists.privateDnsZonesLinkOnly
+var actions = roleKind == 'privateEndpointSubnet' ? lists.privateEndpointSubnet : (roleKind == 'serviceEndpointSubnets' ? lists.serviceEndpointSubnets : zoneActions)
 var purpose = roleKind == 'privateEndpointSubnet' ? 'Creates private endpoints and their DNS zone groups in the endpoint subnet, and links private DNS zones to its VNet.' : (roleKind == 'serviceEndpointSubnets' ? 'Adds service endpoints to subnets (a subnet write re-checks its NSG, route table, NAT gateway and service endpoint policies) and joins the subnets to VNet rules.' : 'Creates and links privatelink.* zones and joins private endpoints to them; polls their operations.')
 
 // One role per remediator identity, kind and resource group: several landing zones may share a hub or the central

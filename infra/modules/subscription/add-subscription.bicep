@@ -1,7 +1,7 @@
 targetScope = 'subscription'
 
 metadata name = 'Add a subscription'
-metadata description = 'Deploy into one more subscription of an existing deployment: its Event Grid system topic and an event subscription delivering the handled resource writes to the existing event queue (or pushing them to the function), dead-lettering to the existing storage account, and the remediator custom role assigned to the existing identity there. Add the subscription id to HARDEN_SUBSCRIPTION_IDS as well (the trigger drops other subscriptions).'
+metadata description = 'Deploy into one more subscription of an existing deployment: its Event Grid system topic and an event subscription delivering the handled resource writes to the existing event queue (or pushing them to the function), dead-lettering to the existing storage account, and the remediator custom role assigned to the existing identity there. Then record the subscription in the azd environment of the main deployment (azd env set HARDEN_ADDITIONAL_SUBSCRIPTION_IDS, and HARDEN_SPOKE_PRIVATE_ENDPOINT_SUBNET_IDS / HARDEN_SPOKE_SERVICE_ENDPOINT_SUBNET_IDS for its spoke) and run azd provision: the trigger drops other subscriptions, and an app setting edited by hand is lost at the next provision.'
 
 @description('Required. Name of the azd environment of the existing deployment (keeps names and the role unique).')
 param environmentName string
@@ -37,10 +37,10 @@ param topicResourceGroupName string = 'rg-${environmentName}-events'
 @description('Optional. Name of an existing Microsoft.Resources.Subscriptions system topic in that resource group to reuse (Azure allows one per subscription); empty creates one.')
 param existingSystemTopicName string = ''
 
-@description('Optional. Resource ID of this subscription\'s spoke endpoint subnet (add it to HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS): the remediator gets the private endpoint role on its resource group. Empty: none.')
+@description('Optional. Resource ID of this subscription\'s spoke endpoint subnet (record it in HARDEN_SPOKE_PRIVATE_ENDPOINT_SUBNET_IDS): the remediator gets the private endpoint role on its resource group. Empty: none.')
 param privateEndpointSubnetResourceId string = ''
 
-@description('Optional. Comma-separated resource IDs of this subscription\'s service-endpoint subnets (add them to HARDEN_SERVICE_ENDPOINT_SUBNET_IDS): the remediator gets the service-endpoint role on their resource groups. Empty: none.')
+@description('Optional. Comma-separated resource IDs of this subscription\'s service-endpoint subnets (record them in HARDEN_SPOKE_SERVICE_ENDPOINT_SUBNET_IDS): the remediator gets the service-endpoint role on their resource groups. Empty: none.')
 param serviceEndpointSubnetResourceIds string = ''
 
 @description('Optional. Tags of the created resources.')
