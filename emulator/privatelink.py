@@ -351,9 +351,11 @@ def link_private_endpoint(w: Write) -> None:
         existing = _find_connection(store, target_rec.id, pe_id)
         name = existing.id.rsplit("/", 1)[-1] if existing else f"{w.path.name}.{uuid.uuid5(uuid.NAMESPACE_URL, ids.key(pe_id))}"
         groups = list(cprops.get("groupIds") or [])
-        # A target whose owner approves by hand (another tenant, or a creator without the target's
-        # privateEndpointConnectionsApproval/action) gets a Pending connection even from an automatic
-        # request (learn.microsoft.com/azure/private-link/private-endpoint-overview#access-to-a-private-link-resource-using-approval-workflow).
+        # Pending comes from manual connections, and from targets whose owner approves by hand (another
+        # party's resource: learn.microsoft.com/azure/private-link/private-endpoint-overview#access-to-a-
+        # private-link-resource-using-approval-workflow). An automatic request from a creator without the
+        # target's privateEndpointConnectionsApproval/action never gets here: ARM refuses it with 403
+        # LinkedAuthorizationFailed and creates nothing (emulator/authz.py; azure-docs#96892, azure-sdk-for-go#14306).
         pending = manual or bool(target_rec.meta.get(MANUAL_APPROVAL))
         state = (existing.props.get("privateLinkServiceConnectionState") if existing else None) or _state(
             "Pending" if pending else "Approved", cprops.get("requestMessage") if manual else None)

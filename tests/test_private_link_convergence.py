@@ -10,10 +10,13 @@ from typing import Any
 
 from emulator import Fault
 from emulator.events import write_event
+from localdev.landing_zone import LandingZone
 from localdev.seeds.cosmosdb import seed_cosmos_account
 from localdev.seeds.keyvault import seed_key_vault
 from localdev.seeds.storage import seed_storage_account
 from remediators.private_link import private_endpoint_name
+from tests.conftest import REMEDIATOR_CLIENT_ID
+from tests.infra.roles import deployed_assignments
 from tests.remediation import deliver, outcomes, settle
 
 KV_WRITE = "Microsoft.KeyVault/vaults/write"
@@ -138,3 +141,59 @@ def test_the_policy_zone_group_appearing_after_our_endpoint_is_adopted_in_the_sa
     assert emulator.get(f"{pe_id}/privateDnsZoneGroups/default") is None
     assert emulator.get(rid)["properties"]["publicNetworkAccess"] == "Disabled"
     settle(host, emulator, rid, KV_WRITE)
+
+
+def test_a_write_that_lost_a_race_is_re_read_and_re_planned_once(host, emulator, lz):
+    # Someone else's write moved the zone group between our read and ours: 412 on our PUT (an ETag moved).
+    rid = seed_key_vault(emulator, lz, "kv-etagrace01", tags={"harden": "private"})
+    emulator.faults.add(Fault(method="PUT", path_contains="/privateDnsZoneGroups/", status=412,
+                              code="PreconditionFailed", message="The specified precondition failed.", times=1))
+    outcome = deliver(host, emulator, rid, KV_WRITE)
+    assert outcome["status"] == "hardened", outcome
+    assert "re-planned once" in outcome["reason"] and "412" in outcome["reason"]
+
+
+def test_the_re_plan_is_bounded_to_once(host, emulator, lz):
+    rid = seed_key_vault(emulator, lz, "kv-etagrace02", tags={"harden": "private"})
+    emulator.faults.add(Fault(method="PUT", path_contains="/privateDnsZoneGroups/", status=409,
+                              code="Conflict", message="Another writer.", times=None))
+    published = _deliver_all(host, emulator, rid, KV_WRITE)
+    assert published and published[0]["status"] == "failed"
+    group_puts = [r for r in emulator.writes() if r.method == "PUT" and "privateDnsZoneGroups" in r.path]
+    # Each delivery: the first plan and one re-plan, no more (the host may retry the message itself).
+    assert len(group_puts) == 2 * len(published)
+    assert emulator.get(rid)["properties"].get("publicNetworkAccess", "Enabled") == "Enabled"
+
+
+# -- 7. Approval: without privateEndpointConnectionsApproval/action ARM refuses and creates nothing ---------
+
+def test_without_the_approval_right_arm_refuses_the_endpoint_and_creates_nothing(host, emulator, lz):
+    rid = seed_key_vault(emulator, lz, "kv-noapproval01", tags={"harden": "private"})
+    approval = "Microsoft.KeyVault/vaults/privateEndpointConnectionsApproval/action"
+    emulator.unassign_roles(REMEDIATOR_CLIENT_ID)
+    try:
+        for scope, granted in deployed_assignments(LandingZone()):
+            emulator.assign_role(REMEDIATOR_CLIENT_ID, [a for a in granted if a != approval], scope=scope)
+        published = _deliver_all(host, emulator, rid, KV_WRITE)
+    finally:
+        emulator.unassign_roles(REMEDIATOR_CLIENT_ID)
+        for scope, granted in deployed_assignments(LandingZone()):
+            emulator.assign_role(REMEDIATOR_CLIENT_ID, granted, scope=scope)
+    assert published[0]["status"] == "failed"
+    assert published[0]["error"]["code"] == "LinkedAuthorizationFailed"
+    assert "'PrivateEndpointConnectionsApproval/action'" in published[0]["error"]["message"]
+    assert emulator.get(_endpoint_id(lz, "kv-noapproval01", "vault")) is None, "ARM creates nothing"
+    assert emulator.get(rid)["properties"].get("privateEndpointConnections") in (None, [])
+    assert emulator.get(rid)["properties"].get("publicNetworkAccess", "Enabled") == "Enabled"
+
+
+def test_a_manual_connection_is_pending_whatever_the_creators_rights(emulator, lz):
+    """Pending comes from manual connections (and other parties' targets), not from a missing right."""
+    rid = seed_key_vault(emulator, lz, "kv-manual01", tags={"harden": "off"})
+    pe_id = _endpoint_id(lz, "kv-manual01", "vault")
+    emulator.seed(pe_id, {"location": "westeurope", "properties": {
+        "subnet": {"id": lz.endpoint_subnet_id},
+        "manualPrivateLinkServiceConnections": [{"name": "m", "properties": {
+            "privateLinkServiceId": rid, "groupIds": ["vault"], "requestMessage": "please"}}]}})
+    state = emulator.get(pe_id)["properties"]["manualPrivateLinkServiceConnections"][0]["properties"]
+    assert state["privateLinkServiceConnectionState"]["status"] == "Pending"
