@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 ZONE_GROUP_NAME = "default"
 SUCCEEDED = "succeeded"
+NXDOMAIN_REDIRECT = "NxDomainRedirect"
 FAILED = "failed"
 # An endpoint operation that ends Failed with one of these codes (the operation's error code or one of
 # its details' codes) is sent again: the refusal is about a moment, not about the request.
@@ -284,12 +285,23 @@ class PrivateLinkPlanner:
             return changes
         self._check_namespace_free(zone, zone_id, vnet_id, {zones_sub, vnet_sub.lower()})
         link_name = vnet_link_name(vnet_id)
+        # resolutionPolicy NxDomainRedirect ("fallback to internet", Private DNS API 2024-06-01, the version
+        # azure-mgmt-privatedns 2.0.0 sends; learn.microsoft.com/azure/dns/private-dns-fallback): a name in
+        # this privatelink zone without a record resolves publicly instead of answering NXDOMAIN. We set it
+        # on the links we create because linking a privatelink.* zone to a VNet makes every resource of that
+        # service with an endpoint anywhere (another team's, another tenant's) CNAME into this zone, and
+        # without a record of ours it would stop resolving in the VNet; and because it narrows the window
+        # between our endpoint and its zone group (or a run killed in between) to a public answer rather
+        # than an outage. It cannot open anything: public access goes off only once our record exists, and
+        # a name with a record never falls back. Links that exist already (a hub's) are not rewritten.
         body = {"location": "global", "tags": dict(CREATED_BY_TAG),
-                "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False}}
+                "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False,
+                               "resolutionPolicy": NXDOMAIN_REDIRECT}}
         changes.append(Change(
             phase=Phase.PRIVATE_DNS_LINK, target=f"{zone_id}/virtualNetworkLinks/{link_name}",
-            summary=f"link private DNS zone {zone} to the endpoint VNet",
-            before=None, after={"virtualNetwork": vnet_id, "registrationEnabled": False},
+            summary=f"link private DNS zone {zone} to the endpoint VNet (fallback to internet for names it lacks)",
+            before=None, after={"virtualNetwork": vnet_id, "registrationEnabled": False,
+                                "resolutionPolicy": NXDOMAIN_REDIRECT},
             needs=frozenset(c.key for c in changes),
             apply=lambda: dns.virtual_network_links.begin_create_or_update(
                 zones_group, zone, link_name, body).result()))

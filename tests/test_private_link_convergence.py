@@ -197,3 +197,20 @@ def test_a_manual_connection_is_pending_whatever_the_creators_rights(emulator, l
             "privateLinkServiceId": rid, "groupIds": ["vault"], "requestMessage": "please"}}]}})
     state = emulator.get(pe_id)["properties"]["manualPrivateLinkServiceConnections"][0]["properties"]
     assert state["privateLinkServiceConnectionState"]["status"] == "Pending"
+
+
+# -- 3. NxDomainRedirect on the links we create -------------------------------------------------------------
+
+def test_links_we_create_fall_back_to_internet_and_existing_links_are_not_rewritten(host, emulator, lz):
+    rid = seed_key_vault(emulator, lz, "kv-fallback01", tags={"harden": "private"})
+    outcome = deliver(host, emulator, rid, KV_WRITE)
+    assert outcome["status"] == "hardened", outcome
+    links = [r for r in emulator.writes() if r.method == "PUT" and "/virtualNetworkLinks/" in r.path]
+    assert len(links) == 1
+    assert emulator.get(links[0].path)["properties"]["resolutionPolicy"] == "NxDomainRedirect"
+
+    # The zone is linked now: the next hardening through it writes no link (nor rewrites one).
+    other = seed_key_vault(emulator, lz, "kv-fallback02", tags={"harden": "private"})
+    emulator.clear_requests()
+    deliver(host, emulator, other, KV_WRITE)
+    assert not [r for r in emulator.writes() if "/virtualNetworkLinks/" in r.path]
