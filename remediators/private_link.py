@@ -143,6 +143,11 @@ def send(write: Callable[[], Any], *, what: str, delay: float, sleep: Callable[[
     raise AssertionError("unreachable")
 
 
+def _ours(resource: Mapping[str, Any]) -> bool:
+    tags = {str(k).lower(): str(v).lower() for k, v in (resource.get("tags") or {}).items()}
+    return all(tags.get(k.lower()) == v.lower() for k, v in CREATED_BY_TAG.items())
+
+
 def _state_of(resource: Mapping[str, Any] | None) -> str:
     return str(((resource or {}).get("properties") or {}).get("provisioningState") or SUCCEEDED).lower()
 
@@ -271,16 +276,24 @@ class PrivateLinkPlanner:
         dns = self._clients_for(zones_sub).private_dns
         existing = _get_or_none(dns.private_zones.get, zones_group, zone)
         changes: list[Change] = []
-        if existing is None:
+        zone_failed = existing is not None and _ours(existing) and _state_of(existing) == FAILED
+        if existing is None or zone_failed:
+            # Created, or ours left Failed by an earlier pass: sent (again) whole.
             changes.append(Change(
                 phase=Phase.PRIVATE_DNS_ZONE, target=zone_id,
-                summary=f"create private DNS zone {zone} in resource group {zones_group}",
-                before=None, after={"location": "global"},
-                apply=lambda: dns.private_zones.begin_create_or_update(
-                    zones_group, zone, {"location": "global", "tags": dict(CREATED_BY_TAG)}).result()))
-            links: list[Any] = []
-        else:
-            links = list(dns.virtual_network_links.list(zones_group, zone))
+                summary=(f"send again private DNS zone {zone}, left Failed" if zone_failed
+                         else f"create private DNS zone {zone} in resource group {zones_group}"),
+                before={"provisioningState": "Failed"} if zone_failed else None, after={"location": "global"},
+                apply=lambda: self._send(lambda: dns.private_zones.begin_create_or_update(
+                    zones_group, zone, {"location": "global", "tags": {**dict((existing or {}).get("tags") or {}),
+                                                                       **CREATED_BY_TAG}}),
+                    f"private DNS zone {zone_id}")))
+        links: list[Any] = [] if existing is None else list(dns.virtual_network_links.list(zones_group, zone))
+        ours_failed = [link for link in links if same_id(_link_vnet(link), vnet_id)
+                       and _ours(link) and _state_of(link) == FAILED]
+        if ours_failed:
+            return changes + [self._resend_link(dns, zones_group, zone, zone_id, ours_failed[0],
+                                                needs=frozenset(c.key for c in changes))]
         if any(same_id(_link_vnet(link), vnet_id) for link in links):
             return changes
         self._check_namespace_free(zone, zone_id, vnet_id, {zones_sub, vnet_sub.lower()})
@@ -303,9 +316,23 @@ class PrivateLinkPlanner:
             before=None, after={"virtualNetwork": vnet_id, "registrationEnabled": False,
                                 "resolutionPolicy": NXDOMAIN_REDIRECT},
             needs=frozenset(c.key for c in changes),
-            apply=lambda: dns.virtual_network_links.begin_create_or_update(
-                zones_group, zone, link_name, body).result()))
+            apply=lambda: self._send(lambda: dns.virtual_network_links.begin_create_or_update(
+                zones_group, zone, link_name, body), f"VNet link {zone_id}/{link_name}")))
         return changes
+
+    def _resend_link(self, dns: Any, zones_group: str, zone: str, zone_id: str, link: Mapping[str, Any], *,
+                     needs: frozenset[str]) -> Change:
+        """Our VNet link, left Failed by an earlier pass: sent again as it is (its settings kept)."""
+        name = str(link.get("name"))
+        props = dict(link.get("properties") or {})
+        body = {"location": "global", "tags": dict(link.get("tags") or {}), "properties": {
+            k: v for k, v in props.items() if k in ("virtualNetwork", "registrationEnabled", "resolutionPolicy")}}
+        return Change(
+            phase=Phase.PRIVATE_DNS_LINK, target=f"{zone_id}/virtualNetworkLinks/{name}",
+            summary=f"send again the link of private DNS zone {zone} to the endpoint VNet, left Failed",
+            before={"provisioningState": "Failed"}, after=body["properties"], needs=needs,
+            apply=lambda: self._send(lambda: dns.virtual_network_links.begin_create_or_update(
+                zones_group, zone, name, body), f"VNet link {zone_id}/{name}"))
 
     def _check_namespace_free(self, zone: str, zone_id: str, vnet_id: str, subscriptions: Iterable[str]) -> None:
         """Fail before writing anything if the VNet is linked to another zone of this name.

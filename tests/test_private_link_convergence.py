@@ -14,7 +14,7 @@ from localdev.landing_zone import LandingZone
 from localdev.seeds.cosmosdb import seed_cosmos_account
 from localdev.seeds.keyvault import seed_key_vault
 from localdev.seeds.storage import seed_storage_account
-from remediators.private_link import private_endpoint_name
+from remediators.private_link import private_endpoint_name, vnet_link_name
 from tests.conftest import REMEDIATOR_CLIENT_ID
 from tests.infra.roles import deployed_assignments
 from tests.remediation import deliver, outcomes, settle
@@ -214,3 +214,37 @@ def test_links_we_create_fall_back_to_internet_and_existing_links_are_not_rewrit
     emulator.clear_requests()
     deliver(host, emulator, other, KV_WRITE)
     assert not [r for r in emulator.writes() if "/virtualNetworkLinks/" in r.path]
+
+
+def test_our_zone_link_and_zone_group_left_failed_are_sent_again(host, emulator, lz):
+    rid = seed_key_vault(emulator, lz, "kv-failedall01", tags={"harden": "private"})
+    ours = {"created-by": "paas-hardener"}
+    zone_id = _zone_id(lz, KV_ZONE)
+    emulator.seed(zone_id, {"location": "global", "tags": ours, "properties": {"provisioningState": "Failed"}})
+    link_id = f"{zone_id}/virtualNetworkLinks/{vnet_link_name(lz.vnet_id)}"
+    emulator.seed(link_id, {"location": "global", "tags": ours, "properties": {
+        "virtualNetwork": {"id": lz.vnet_id}, "registrationEnabled": False, "provisioningState": "Failed"}})
+    outcome = deliver(host, emulator, rid, KV_WRITE)
+    assert outcome["status"] == "hardened", outcome
+    again = {c["phase"] for c in outcome["changes"] if "left Failed" in c["change"]}
+    assert again == {"private_dns_zone", "private_dns_link"}
+    assert emulator.get(zone_id)["properties"]["provisioningState"] == "Succeeded"
+    assert emulator.get(link_id)["properties"]["provisioningState"] == "Succeeded"
+
+
+def test_our_zone_group_left_failed_is_sent_again(host, emulator, lz):
+    rid = seed_key_vault(emulator, lz, "kv-failedzg01", tags={"harden": "private"})
+    zone_id = _zone_id(lz, KV_ZONE)
+    pe_id = _endpoint_id(lz, "kv-failedzg01", "vault")
+    emulator.seed(zone_id, {"location": "global", "properties": {}})
+    emulator.seed(pe_id, {"location": "westeurope", "properties": {
+        "subnet": {"id": lz.endpoint_subnet_id},
+        "privateLinkServiceConnections": [{"name": "c", "properties": {"privateLinkServiceId": rid,
+                                                                      "groupIds": ["vault"]}}]}})
+    emulator.seed(f"{pe_id}/privateDnsZoneGroups/default", {"properties": {
+        "provisioningState": "Failed",
+        "privateDnsZoneConfigs": [{"name": "cfg", "properties": {"privateDnsZoneId": zone_id}}]}})
+    outcome = deliver(host, emulator, rid, KV_WRITE)
+    assert outcome["status"] == "hardened", outcome
+    assert any(c["phase"] == "private_dns_zone_group" and "left Failed" in c["change"] for c in outcome["changes"])
+    assert emulator.get(f"{pe_id}/privateDnsZoneGroups/default")["properties"]["provisioningState"] == "Succeeded"
