@@ -259,6 +259,12 @@ class PrivateLinkPlanner:
                                                  created_here=endpoint is None)
                 continue
             _check_endpoint_target(endpoint, state, pe_id)
+            if _state_of(endpoint) != SUCCEEDED:
+                # Someone's operation on it is still running (Creating, Updating): not an endpoint yet.
+                holds.append(f"private endpoint {pe_id} is {_state_of(endpoint).capitalize()} (an operation on it "
+                             "is still running); public access was left on; a later pass (the next event or "
+                             "the sweep) finishes the hardening")
+                continue
             hold = connection_problem(endpoint, pe_id, str(state.id))
             if hold:
                 # Its DNS record waits for the approval too, as it does when we have just made it:

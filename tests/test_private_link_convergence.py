@@ -248,3 +248,22 @@ def test_our_zone_group_left_failed_is_sent_again(host, emulator, lz):
     assert outcome["status"] == "hardened", outcome
     assert any(c["phase"] == "private_dns_zone_group" and "left Failed" in c["change"] for c in outcome["changes"])
     assert emulator.get(f"{pe_id}/privateDnsZoneGroups/default")["properties"]["provisioningState"] == "Succeeded"
+
+
+def test_an_endpoint_still_being_created_does_not_count_and_nothing_is_written(host, emulator, lz):
+    rid = seed_key_vault(emulator, lz, "kv-updating01", tags={"harden": "private"})
+    zone_id = _zone_id(lz, KV_ZONE)
+    pe_id = _endpoint_id(lz, "kv-updating01", "vault")
+    emulator.seed(zone_id, {"location": "global", "properties": {}})
+    emulator.seed(f"{zone_id}/virtualNetworkLinks/hub", {"location": "global", "properties": {
+        "virtualNetwork": {"id": lz.vnet_id}, "registrationEnabled": False}})
+    emulator.seed(pe_id, {"location": "westeurope", "properties": {
+        "provisioningState": "Updating", "subnet": {"id": lz.endpoint_subnet_id},
+        "privateLinkServiceConnections": [{"name": "c", "properties": {"privateLinkServiceId": rid,
+                                                                      "groupIds": ["vault"]}}]}})
+    emulator.clear_requests()
+    outcome = deliver(host, emulator, rid, KV_WRITE)
+    assert (outcome["status"], outcome["reasonCode"]) == ("pending", "endpoint-not-approved"), outcome
+    assert "Updating" in outcome["reason"]
+    assert emulator.writes() == []
+    assert emulator.get(rid)["properties"].get("publicNetworkAccess", "Enabled") == "Enabled"
