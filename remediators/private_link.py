@@ -94,10 +94,15 @@ class DnsRefused(Exception):
     private-endpoint-dns), so the endpoint goes too; public access stays on.
     """
 
-    def __init__(self, zone: str, error: HttpResponseError, deleted: str | None) -> None:
+    def __init__(self, zone: str, error: HttpResponseError, deleted: str | None,
+                 undo_error: HttpResponseError | None = None) -> None:
         code, message = operation_error(error)
-        undone = (f"the private endpoint {deleted} made in this run was deleted again, so that the name "
-                  "keeps resolving" if deleted else "the endpoint could not be deleted")
+        if deleted:
+            undone = f"the private endpoint {deleted} made in this run was deleted again, so that the name keeps resolving"
+        else:
+            undo_code, undo_message = operation_error(undo_error) if undo_error is not None else ("Unknown", "")
+            undone = (f"the endpoint made in this run could not be deleted ({undo_code}: {undo_message}); delete "
+                      "it, or register it in the zone")
         super().__init__(f"ARM refused to register the endpoint in private DNS zone {zone} "
                          f"({error.status_code} {code}: {message}); {undone}; public access was left on. "
                          f"Grant Microsoft.Network/privateDnsZones/join/action on {zone}, or register the "
@@ -256,7 +261,7 @@ class PrivateLinkPlanner:
                     previous_endpoint = frozenset({create.key})
                 changes += self._plan_zone_group(network, sid.resource_group, pe_name, pe_id, endpoint is not None,
                                                  zone, _zone_id(zones_sub, zones_group, zone), needs=group_needs,
-                                                 created_here=endpoint is None)
+                                                 created_here=True)  # made, or made to work, in this run
                 continue
             _check_endpoint_target(endpoint, state, pe_id)
             if _state_of(endpoint) != SUCCEEDED:
@@ -449,7 +454,7 @@ class PrivateLinkPlanner:
                 try:
                     network.private_endpoints.begin_delete(group_rg, pe_name).result()
                 except HttpResponseError as undo:
-                    raise DnsRefused(zone, error, None) from undo
+                    raise DnsRefused(zone, error, None, undo) from undo
                 raise DnsRefused(zone, error, pe_id) from error
 
         return [Change(

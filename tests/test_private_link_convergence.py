@@ -267,3 +267,14 @@ def test_an_endpoint_still_being_created_does_not_count_and_nothing_is_written(h
     assert "Updating" in outcome["reason"]
     assert emulator.writes() == []
     assert emulator.get(rid)["properties"].get("publicNetworkAccess", "Enabled") == "Enabled"
+
+
+def test_when_the_compensating_delete_is_refused_the_outcome_says_so(host, emulator, lz):
+    rid = seed_key_vault(emulator, lz, "kv-dnsrefused02", tags={"harden": "private"})
+    _refuse_zone_join(emulator, lz, KV_ZONE)
+    emulator.faults.add(Fault(method="DELETE", path_contains="/privateEndpoints/", status=403,
+                              code="AuthorizationFailed", message="no delete for this test", times=1))
+    published = _deliver_all(host, emulator, rid, KV_WRITE)
+    assert published[0]["reasonCode"] == "dns-refused"
+    assert "could not be deleted (AuthorizationFailed" in published[0]["reason"]
+    assert emulator.get(rid)["properties"].get("publicNetworkAccess", "Enabled") == "Enabled"
