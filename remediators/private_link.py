@@ -28,6 +28,15 @@ The order is the safety argument, and the plan graph encodes it per resource:
   already linked to a ``privatelink.*`` zone of that name elsewhere, our link
   would fail, so we say so before writing anything
   (learn.microsoft.com/azure/dns/private-dns-virtual-network-links; MicrosoftDocs/azure-aks-docs#212).
+- Converge or say why. An endpoint counts only when it is ``Succeeded`` and its connection
+  ``Approved``. A write whose operation ends ``Failed`` with a transient code is sent again at once
+  (``TRANSIENT_OPERATION_CODES``, with sources); one of ours still ``Failed`` at the next pass is sent
+  again (re-PUT). Endpoints to one Storage or Cosmos DB account go one after the other (a plan edge).
+  When ARM refuses for good (403) the zone group of an endpoint made in this run, the endpoint is
+  deleted again in the same run (:class:`DnsRefused`, outcome ``dns-refused``): an endpoint without
+  its record breaks the name for every VNet linked to the zone. Links we create fall back to public
+  resolution for names the zone lacks (``resolutionPolicy: NxDomainRedirect``, see ``_plan_zone``).
+  A 409/412, or a 400 on a zone group, re-plans once from a fresh read (remediators/engine.py).
 - Names are deterministic (a redelivered or concurrent message reuses them) and
   within Azure's limits: a private endpoint name is 2 to 64 characters
   (learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftnetwork).
