@@ -90,6 +90,18 @@ def test_a_busy_storage_account_ends_the_operation_failed_and_the_endpoint_is_se
     assert outcome["status"] == "hardened", outcome
 
 
+def test_endpoints_to_one_cosmos_account_are_created_one_after_the_other(host, emulator, lz):
+    emulator.timing.scale = 0.001
+    rid = seed_cosmos_account(emulator, lz, "cosmos-chain01", capabilities=["EnableGremlin"],
+                              tags={"harden": "private"})
+    outcome = deliver(host, emulator, rid, "Microsoft.DocumentDB/databaseAccounts/write")
+    assert outcome["status"] == "hardened", outcome
+    endpoints = sorted((r for r in emulator.writes() if r.status < 400
+                        and r.resource_type == "Microsoft.Network/privateEndpoints"), key=lambda r: r.started_at)
+    assert len(endpoints) == 2  # Gremlin, and Sql (cosmos-db/how-to-configure-private-endpoints)
+    assert endpoints[0].completed_at <= endpoints[1].started_at
+
+
 def test_concurrent_cosmos_endpoint_failure_is_sent_again(host, emulator, lz):
     rid = seed_cosmos_account(emulator, lz, "cosmos-busy01", tags={"harden": "private"})
     emulator.fail_endpoint_operations(rid, "cosmos-concurrent", times=1)
