@@ -25,11 +25,15 @@ Message shapes are ARM's, as quoted in public reports:
   or the linked scope(s) are invalid." (Azure/aad-pod-identity#613, #339 for several scopes joined by
   ',', kubernetes-sigs/cloud-provider-azure#1999)
 
+A private endpoint's automatic connection needs ``{target type}/privateEndpointConnectionsApproval/action``
+on its target: without it ARM answers 403 ``LinkedAuthorizationFailed`` naming
+'PrivateEndpointConnectionsApproval/action' on the target and creates nothing (MicrosoftDocs/azure-docs#96892,
+Azure/azure-sdk-for-go#14306; learn.microsoft.com/azure/private-link/rbac-permissions#approval-rbac-for-private-endpoint).
+A *manual* connection needs no such right: that is how a ``Pending`` connection comes about (with another
+party's endpoints and targets whose owner approves by hand: emulator/privatelink.py).
+
 Guesses (emulator/README.md): the order of the linked checks within one request (ARM reports one
-failing action; here the first in ``LINKED_ACTIONS`` order), and that a private endpoint's link to its
-target (``privateEndpointConnectionsApproval/action``) is not modelled as a 403: without it Azure
-creates the connection for manual approval instead (learn.microsoft.com/azure/private-link/
-rbac-permissions), which emulator/privatelink.py models separately.
+failing action; here the first in ``LINKED_ACTIONS`` order).
 """
 from __future__ import annotations
 
@@ -49,6 +53,7 @@ _ALIASES = {
 }
 
 _JOIN_VIA_SERVICE_ENDPOINT = "Microsoft.Network/virtualNetworks/subnets/joinViaServiceEndpoint/action"
+_APPROVAL = "{type}/privateEndpointConnectionsApproval/action"
 
 # For each written type: (JSON path of a reference in the request body, action needed on the referenced
 # resource). "*" walks every element of a list. Keys match case-insensitively.
@@ -65,6 +70,9 @@ LINKED_ACTIONS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     # DNS zone group: privateDnsZones/join/action).
     "microsoft.network/privateendpoints": (
         (("properties", "subnet", "id"), "Microsoft.Network/virtualNetworks/subnets/join/action"),
+        # Automatic connections only ({type}: the target's type); see the module docstring for sources.
+        (("properties", "privateLinkServiceConnections", "*", "properties", "privateLinkServiceId"),
+         _APPROVAL),
     ),
     "microsoft.network/privateendpoints/privatednszonegroups": (
         (("properties", "privateDnsZoneConfigs", "*", "properties", "privateDnsZoneId"),
@@ -191,7 +199,7 @@ def linked_references(resource_type: str, body: Any) -> Iterator[tuple[str, str]
     for path, action in LINKED_ACTIONS.get(resource_type.lower(), ()):
         for value in _walk(body, path):
             if isinstance(value, str) and value.startswith("/"):
-                yield action, value
+                yield (action.format(type=resource_type_from_path(value)) if "{type}" in action else action), value
 
 
 def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
@@ -275,6 +283,8 @@ class Authorizer:
         if not refused:
             return None
         linked_action, linked_ids = next(iter(refused.items()))
+        if linked_action.lower().endswith("/privateendpointconnectionsapproval/action"):
+            linked_action = "PrivateEndpointConnectionsApproval/action"  # as ARM names it (azure-docs#96892)
         return ArmError(403, "LinkedAuthorizationFailed",
                         f"The client '{client_id}' with object id '{principal_id}' has permission to perform action "
                         f"'{action}' on scope '{scope}'; however, it does not have permission to perform action "

@@ -272,8 +272,15 @@ class Arm:
     ) -> Response:
         body = self.store.render(p.raw)
         headers: dict[str, str] = {}
+        record = self.store.get(p.raw)
+        # A hook may decide the accepted write's operation ends Failed (rules.FAILED_OPERATION): the
+        # resource stays, in provisioningState Failed, and the status resource carries the error.
+        failure = record.meta.pop(rules.FAILED_OPERATION, None) if record is not None else None
+        if failure and record is not None and rule.provisioning_state:
+            record.props["provisioningState"] = "Failed"
         if lro:
-            headers = self._lro_headers(req, p, "Succeeded", None, self._location_of(p.raw, body))
+            headers = self._lro_headers(req, p, "Failed" if failure else "Succeeded", failure,
+                                        self._location_of(p.raw, body))
             if body is not None and rule.provisioning_state:
                 body["properties"]["provisioningState"] = "Updating"  # the initial LRO response, like the RPs
         self._raise_event(p.raw, operation, req.caller)

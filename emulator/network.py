@@ -16,7 +16,7 @@ Sources:
 from __future__ import annotations
 
 from . import ids, privatelink
-from .errors import ArmError, bad_request, invalid_reference
+from .errors import ArmError, bad_request, invalid_enum, invalid_reference
 from .rules import (
     Embed,
     Rule,
@@ -282,7 +282,15 @@ PRIVATE_DNS_ZONE = Rule(
 )
 
 
+# ResolutionPolicy, Private DNS API 2024-06-01 (azure-rest-api-specs privatedns; learn.microsoft.com/azure/dns/
+# private-dns-fallback): "Default" or "NxDomainRedirect" (fall back to public resolution on NXDOMAIN).
+_RESOLUTION_POLICIES = ("Default", "NxDomainRedirect")
+
+
 def _validate_vnet_link(w: Write) -> ArmError | None:
+    policy = w.props.get("resolutionPolicy")
+    if policy is not None and not any(ieq(policy, p) for p in _RESOLUTION_POLICIES):
+        return invalid_enum("resolutionPolicy", policy, _RESOLUTION_POLICIES)
     vnet_id = get_in(w.props, "virtualNetwork", "id")
     if not isinstance(vnet_id, str) or w.store.get(vnet_id) is None:
         return invalid_reference(str(vnet_id), w.id)

@@ -17,11 +17,50 @@ from typing import Any, Callable
 
 from . import ids
 from .errors import ArmError, bad_request, invalid_reference
-from .rules import Embed, Rule, Write, delete_cascade, get_in, ieq
+from .rules import FAILED_OPERATION, Embed, Rule, Write, commit, delete_cascade, get_in, ieq, prepare
 from .store import Record, Store
 
 #: ``Record.meta`` flag: the target's owner approves private endpoint connections by hand.
 MANUAL_APPROVAL = "manualApproval"
+#: ``Record.meta`` of a target: kinds of failure, one per coming endpoint write against it, with which
+#: that write's operation ends ``Failed`` (see :func:`endpoint_operation_failure`).
+ENDPOINT_FAILURES = "endpointOperationFailures"
+#: ``Record.meta`` of an endpoint subnet: ``{group id (lower case): private DNS zone id}`` that an Azure
+#: Landing Zones ``Deploy-Private-DNS-Zones`` policy assigned over it registers new endpoints in.
+POLICY_ZONES = "policyZones"
+POLICY_ZONE_GROUP = "deployedByPolicy"
+
+
+def endpoint_operation_failure(kind: str, user_id: str, subnet_id: str) -> dict:
+    """An endpoint operation's terminal ``Failed`` error, as real responses show it.
+
+    - ``storage-busy``: Storage refuses a second exclusive operation on the account (several endpoints
+      to one account at once): ``StorageAccountOperationInProgress`` "Call to Microsoft.Storage/
+      storageAccounts failed. Error message: An operation is currently performing on this storage
+      account that requires exclusive access." (Azure/bicep-registry-modules#6001, an operation that
+      "reached terminal provisioning state 'Failed'").
+    - ``subnet-updating``: the endpoint's subnet is still being updated: ``RetryableError`` "A retryable
+      error occurred." with detail ``ReferencedResourceNotProvisioned`` (the operation status body quoted
+      in hashicorp/terraform-provider-azurerm#30197, and #21293).
+    - ``cosmos-concurrent``: concurrent endpoints to one Cosmos DB account end ``InternalServerError``
+      (hashicorp/terraform-provider-azurerm#14364); the message is our guess (emulator/README.md).
+    """
+    if kind == "storage-busy":
+        return {"code": "StorageAccountOperationInProgress",
+                "message": "Call to Microsoft.Storage/storageAccounts failed. Error message: An operation is "
+                           "currently performing on this storage account that requires exclusive access.",
+                "details": []}
+    if kind == "subnet-updating":
+        return {"code": "RetryableError", "message": "A retryable error occurred.", "details": [{
+            "code": "ReferencedResourceNotProvisioned",
+            "message": f"Cannot proceed with operation because resource {subnet_id} used by resource "
+                       f"{user_id} is not in Succeeded state. Resource is in Updating state and the last "
+                       "operation that updated/is updating the resource is PutSubnetOperation."}]}
+    if kind == "cosmos-concurrent":
+        return {"code": "InternalServerError",
+                "message": "Call to Microsoft.DocumentDB/databaseAccounts failed. Error message: An internal "
+                           "error occurred while processing the request."}
+    raise ValueError(f"unknown endpoint failure {kind!r}")
 
 STORAGE_GROUPS = ("blob", "file", "queue", "table", "web", "dfs")
 # Sub-resources each account kind offers (learn.microsoft.com/azure/storage/common/storage-private-endpoints;
@@ -274,9 +313,32 @@ def private_endpoint_defaults(w: Write) -> None:
     w.props["customDnsConfigs"] = dns
 
 
+def _take_failure(w: Write) -> dict | None:
+    """The error this endpoint write's operation ends with, if its target is set to refuse it."""
+    for conn, _manual in _connections(w.props):
+        target_rec = w.store.get(get_in(conn, "properties", "privateLinkServiceId"))
+        queued = target_rec.meta.get(ENDPOINT_FAILURES) if target_rec else None
+        if queued:
+            nic = get_in(w.props, "networkInterfaces", default=[{}])[0].get("id") or w.id
+            return endpoint_operation_failure(queued.pop(0), nic, get_in(w.props, "subnet", "id") or "")
+    return None
+
+
 def link_private_endpoint(w: Write) -> None:
-    """After a PE write: approved connection on each target, PE listed on its subnet."""
+    """After a PE write: approved connection on each target, PE listed on its subnet.
+
+    An operation that ends ``Failed`` (:data:`ENDPOINT_FAILURES`) leaves the endpoint in provisioningState
+    ``Failed`` and no connection on the target: the real ones (see :func:`endpoint_operation_failure`)
+    are refused by the target's provider before it records a connection; the endpoint resource stays
+    (bicep-registry-modules#6001 reports it in "terminal provisioning state 'Failed'").
+    """
     store, pe_id = w.store, w.id
+    failure = _take_failure(w)
+    if failure is not None:
+        record = store.get(pe_id)
+        if record is not None:
+            record.meta[FAILED_OPERATION] = failure
+        return
     wanted: set[str] = set()
     for conn, manual in _connections(w.props):
         cprops = conn.get("properties") or {}
@@ -289,9 +351,11 @@ def link_private_endpoint(w: Write) -> None:
         existing = _find_connection(store, target_rec.id, pe_id)
         name = existing.id.rsplit("/", 1)[-1] if existing else f"{w.path.name}.{uuid.uuid5(uuid.NAMESPACE_URL, ids.key(pe_id))}"
         groups = list(cprops.get("groupIds") or [])
-        # A target whose owner approves by hand (another tenant, or a creator without the target's
-        # privateEndpointConnectionsApproval/action) gets a Pending connection even from an automatic
-        # request (learn.microsoft.com/azure/private-link/private-endpoint-overview#access-to-a-private-link-resource-using-approval-workflow).
+        # Pending comes from manual connections, and from targets whose owner approves by hand (another
+        # party's resource: learn.microsoft.com/azure/private-link/private-endpoint-overview#access-to-a-
+        # private-link-resource-using-approval-workflow). An automatic request from a creator without the
+        # target's privateEndpointConnectionsApproval/action never gets here: ARM refuses it with 403
+        # LinkedAuthorizationFailed and creates nothing (emulator/authz.py; azure-docs#96892, azure-sdk-for-go#14306).
         pending = manual or bool(target_rec.meta.get(MANUAL_APPROVAL))
         state = (existing.props.get("privateLinkServiceConnectionState") if existing else None) or _state(
             "Pending" if pending else "Approved", cprops.get("requestMessage") if manual else None)
@@ -317,6 +381,33 @@ def link_private_endpoint(w: Write) -> None:
         listed = subnet.props.setdefault("privateEndpoints", [])
         if not any(ids.same_id(p.get("id"), pe_id) for p in listed):
             listed.append({"id": pe_id})
+        if w.created:
+            _policy_zone_group(w, subnet)
+
+
+def _policy_zone_group(w: Write, subnet: Record) -> None:
+    """Azure Landing Zones' ``Deploy-Private-DNS-Zones`` (DeployIfNotExists) policy: a new endpoint of a
+    group id it covers gets a ``deployedByPolicy`` zone group naming the central zone
+    (Azure/Enterprise-Scale policy definitions ``Deploy-Private-DNS-*``, which deploy
+    ``privateDnsZoneGroups`` named ``deployedByPolicy``). Azure runs the deployment after the endpoint's
+    creation, minutes later; the emulator writes it at once, so the group is already there when the
+    creator's own zone group PUT follows: the concurrent writer case. Modelled only when a test assigns
+    the policy (:data:`POLICY_ZONES` on the endpoint subnet).
+    """
+    zones = subnet.meta.get(POLICY_ZONES) or {}
+    for conn, _manual in _connections(w.props):
+        for group in get_in(conn, "properties", "groupIds", default=[]) or []:
+            zone_id = zones.get(str(group).lower())
+            if not zone_id or w.store.get(zone_id) is None or w.store.children(w.id, "privateDnsZoneGroups"):
+                continue
+            group_id = ids.child_id(w.id, "privateDnsZoneGroups", POLICY_ZONE_GROUP)
+            rule = w.store.rule_for("Microsoft.Network/privateEndpoints/privateDnsZoneGroups")
+            body = {"properties": {"privateDnsZoneConfigs": [
+                {"name": zone_id.rsplit("/", 1)[-1].replace(".", "-"), "properties": {"privateDnsZoneId": zone_id}}]}}
+            path = ids.parse(group_id)
+            assert path is not None
+            commit(rule, prepare(w.store, rule, path, body, None, "SEED"))
+            return
 
 
 def unlink_private_endpoint(store: Store, rec: Record) -> None:

@@ -41,6 +41,10 @@ class Write:
         return self.existing is None
 
 
+#: ``Record.meta`` key a hook sets (to an ARM error dict) when the accepted write's long-running
+#: operation is to end ``Failed`` with that error, leaving the resource in provisioningState Failed.
+FAILED_OPERATION = "failedOperation"
+
 BodyHook = Callable[[Write], None]
 Validator = Callable[[Write], "ArmError | None"]
 AfterDelete = Callable[[Store, Record], None]

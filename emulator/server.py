@@ -264,6 +264,29 @@ class Emulator:
                 raise KeyError(target_id)
             record.meta[MANUAL_APPROVAL] = True
 
+    def fail_endpoint_operations(self, target_id: str, kind: str, *, times: int = 1) -> None:
+        """The next ``times`` private endpoint writes against ``target_id`` are accepted, then their
+        operation ends ``Failed`` (``kind``: see :func:`emulator.privatelink.endpoint_operation_failure`)."""
+        from .privatelink import ENDPOINT_FAILURES, endpoint_operation_failure
+
+        endpoint_operation_failure(kind, "", "")  # an unknown kind fails here, not in a request
+        with self._lock:
+            record = self._arm.store.get(target_id)
+            if record is None:
+                raise KeyError(target_id)
+            record.meta.setdefault(ENDPOINT_FAILURES, []).extend([kind] * times)
+
+    def assign_dns_zone_policy(self, subnet_id: str, group_id: str, zone_id: str) -> None:
+        """Azure Landing Zones' Deploy-Private-DNS-Zones policy over ``subnet_id``: new endpoints of
+        ``group_id`` get a ``deployedByPolicy`` zone group naming ``zone_id`` (emulator/privatelink.py)."""
+        from .privatelink import POLICY_ZONES
+
+        with self._lock:
+            record = self._arm.store.get(subnet_id)
+            if record is None:
+                raise KeyError(subnet_id)
+            record.meta.setdefault(POLICY_ZONES, {})[group_id.lower()] = zone_id
+
     def get(self, resource_id: str) -> dict | None:
         with self._lock:
             return self._arm.store.render(resource_id)

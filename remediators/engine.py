@@ -20,12 +20,12 @@ from . import registry
 from .arm import ArmClients, error_code_of
 from .cloud import CloudMetadataError, ZoneNotOffered
 from .executor import Execution, execute
-from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, ResourceState, Status, requested_mode
+from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, Phase, ResourceState, Status, requested_mode
 from .network import LockoutRisk, NetworkPlanner
 from .notify import Notifier
 from .placement import SubnetPlacement, all_subnets
 from .plan import link
-from .private_link import DnsConflict, PrivateLinkPlanner, ZoneMissing, private_endpoint_id
+from .private_link import DnsConflict, DnsRefused, PrivateLinkPlanner, ZoneMissing, private_endpoint_id
 from .resource_id import InvalidResourceId, ResourceId
 from .services.base import ServiceRemediator
 from .settings import Settings, SettingsError
@@ -111,7 +111,7 @@ class Engine:
             raise LookupError(f"{rid.type} is not a resource type paas-hardener handles")
         return service.read(self._clients_for(rid.subscription_id), rid)
 
-    def _evaluate(self, request: HardenRequest, *, apply: bool) -> Outcome:
+    def _evaluate(self, request: HardenRequest, *, apply: bool, replanned: bool = False) -> Outcome:
         def result(status: Status, code: str, reason: str, *, resource_type: str | None = None) -> Outcome:
             return Outcome(status, request.resource_id, code, reason, request, resource_type)
 
@@ -134,10 +134,10 @@ class Engine:
                           resource_type=service.spec.resource_type)
         except HttpResponseError as exc:
             raise HardeningFailed(self._failure(request, service, None, exc)) from exc
-        return self._decide(request, service, arm, state, apply=apply)
+        return self._decide(request, service, arm, state, apply=apply, replanned=replanned)
 
     def _decide(self, request: HardenRequest, service: ServiceRemediator, arm: ArmClients,
-                state: ResourceState, *, apply: bool) -> Outcome:
+                state: ResourceState, *, apply: bool, replanned: bool = False) -> Outcome:
         kind = service.spec.resource_type
         tag, mode = requested_mode(state.tags)
 
@@ -194,7 +194,7 @@ class Engine:
             return result(Status.PLANNED, "dry-run",
                           f"{len(plan)} change(s) planned, none made"
                           f"{' (HARDEN_DRY_RUN is on)' if self._settings.dry_run else ''}{held}", tuple(plan))
-        return self._apply(request, service, tag, plan, holds)
+        return self._apply(request, service, tag, plan, holds, replanned=replanned)
 
     def _plan(self, service: ServiceRemediator, arm: ArmClients, state: ResourceState,
               mode: Mode) -> tuple[list[Change], list[str]]:
@@ -214,8 +214,17 @@ class Engine:
         return changes, []
 
     def _apply(self, request: HardenRequest, service: ServiceRemediator, tag: str, plan: list[Change],
-               holds: list[str]) -> Outcome:
+               holds: list[str], *, replanned: bool = False) -> Outcome:
         execution = execute(plan, max_parallel=self._settings.max_parallel_changes)
+        conflict = None if replanned else _concurrent_change(execution)
+        if conflict is not None:
+            # Someone else wrote between our read and our write (ALZ's policy added its zone group, a
+            # name got taken, an ETag moved): read again and plan from what is there now, once.
+            logger.info("%s: %s; reading again and re-planning once", request.resource_id, conflict)
+            again = self._evaluate(request, apply=True, replanned=True)
+            return dataclasses.replace(
+                again, changes=tuple(execution.done) + tuple(again.changes),
+                reason=f"{again.reason} (re-planned once after a concurrent change: {conflict})")
         outcome = self._outcome_of(request, service, tag, execution, holds)
         return dataclasses.replace(outcome, seconds=dict(execution.seconds))
 
@@ -238,6 +247,9 @@ class Engine:
                            not_done=not_done)
         change, error = execution.failed[0]
         where = f"step {change.step} ({change.summary}, {change.target})"
+        if isinstance(error, DnsRefused):  # compensated: the endpoint made in this run is gone again
+            return Outcome(Status.FAILED, request.resource_id, "dns-refused", f"{where}: {error}", request, kind,
+                           tag, done, error.arm_error, not_done)
         if isinstance(error, LockoutRisk):
             return Outcome(Status.FAILED, request.resource_id, "lockout-risk", f"{where}: {error}", request, kind,
                            tag, done, not_done=not_done)
@@ -325,6 +337,23 @@ class Engine:
         return self._placement.service_endpoint_subnets(self._settings.service_endpoint_subnet_ids,
                                                         subscription_id=state.id.subscription_id,
                                                         location=state.location)
+
+
+def _concurrent_change(execution: Execution) -> str | None:
+    """Why a failed write looks like another writer's change (worth one fresh read), or ``None``.
+
+    409 (a name taken, a conflicting operation) and 412 (an ETag moved) say so themselves; a 400 on a
+    zone group is Azure's "one zone group per endpoint" (learn.microsoft.com/azure/private-link/
+    private-endpoint-dns#private-dns-zone-group), i.e. someone else's group appeared since our read.
+    """
+    for change, error in execution.failed:
+        if not isinstance(error, HttpResponseError):
+            continue
+        if error.status_code in (409, 412) or (
+                error.status_code == 400 and change.phase is Phase.PRIVATE_DNS_ZONE_GROUP):
+            code, message, status = _error_parts(error)
+            return f"step {change.step} ({change.target}) got {status} {code}: {message}"
+    return None
 
 
 def _error_parts(exc: HttpResponseError) -> tuple[str, str, int]:

@@ -28,6 +28,15 @@ The order is the safety argument, and the plan graph encodes it per resource:
   already linked to a ``privatelink.*`` zone of that name elsewhere, our link
   would fail, so we say so before writing anything
   (learn.microsoft.com/azure/dns/private-dns-virtual-network-links; MicrosoftDocs/azure-aks-docs#212).
+- Converge or say why. An endpoint counts only when it is ``Succeeded`` and its connection
+  ``Approved``. A write whose operation ends ``Failed`` with a transient code is sent again at once
+  (``TRANSIENT_OPERATION_CODES``, with sources); one of ours still ``Failed`` at the next pass is sent
+  again (re-PUT). Endpoints to one Storage or Cosmos DB account go one after the other (a plan edge).
+  When ARM refuses for good (403) the zone group of an endpoint made in this run, the endpoint is
+  deleted again in the same run (:class:`DnsRefused`, outcome ``dns-refused``): an endpoint without
+  its record breaks the name for every VNet linked to the zone. Links we create fall back to public
+  resolution for names the zone lacks (``resolutionPolicy: NxDomainRedirect``, see ``_plan_zone``).
+  A 409/412, or a 400 on a zone group, re-plans once from a fresh read (remediators/engine.py).
 - Names are deterministic (a redelivered or concurrent message reuses them) and
   within Azure's limits: a private endpoint name is 2 to 64 characters
   (learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftnetwork).
@@ -36,9 +45,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from typing import Any, Callable, Iterable, Mapping
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from .arm import ArmClients
 from .executor import Hold
@@ -51,6 +61,26 @@ from .spec import PrivateLinkGroup
 logger = logging.getLogger(__name__)
 
 ZONE_GROUP_NAME = "default"
+SUCCEEDED = "succeeded"
+NXDOMAIN_REDIRECT = "NxDomainRedirect"
+FAILED = "failed"
+# An endpoint operation that ends Failed with one of these codes (the operation's error code or one of
+# its details' codes) is sent again: the refusal is about a moment, not about the request.
+# - StorageAccountOperationInProgress: several endpoints to one account at once
+#   (Azure/bicep-registry-modules#6001).
+# - RetryableError / ReferencedResourceNotProvisioned: the endpoint subnet is still being updated
+#   (hashicorp/terraform-provider-azurerm#21293, #30197; the provider retries them since #28112).
+# - InternalServerError: concurrent endpoints to one Cosmos DB account
+#   (hashicorp/terraform-provider-azurerm#14364).
+TRANSIENT_OPERATION_CODES = frozenset({
+    "storageaccountoperationinprogress", "retryableerror", "referencedresourcenotprovisioned",
+    "internalservererror",
+})
+# Targets whose provider takes an exclusive lock per endpoint (Storage: #6001; Cosmos DB: #14364): our
+# endpoints to one such account are created one after the other (a plan edge), not at once.
+_ONE_ENDPOINT_AT_A_TIME = frozenset({"microsoft.storage/storageaccounts", "microsoft.documentdb/databaseaccounts"})
+# How often one change sends its write when the operation ends Failed with a transient code.
+SEND_ATTEMPTS = 3
 # resource-name-rules, Microsoft.Network: privateEndpoints 2-64, virtualNetworkLinks 1-80.
 MAX_ENDPOINT_NAME = 64
 MAX_LINK_NAME = 80
@@ -68,6 +98,77 @@ class ZoneMissing(LockoutRisk):
 
 class ConnectionNotApproved(LockoutRisk, Hold):
     """A private endpoint exists but carries no traffic yet; public access must stay on."""
+
+
+class DnsRefused(Exception):
+    """The zone group of an endpoint made in this run was refused for good, and the endpoint was deleted.
+
+    An endpoint without its A record sends every client of a VNet linked to the zone to NXDOMAIN
+    (public DNS already points the name at ``privatelink.*``: learn.microsoft.com/azure/private-link/
+    private-endpoint-dns), so the endpoint goes too; public access stays on.
+    """
+
+    def __init__(self, zone: str, error: HttpResponseError, deleted: str | None,
+                 undo_error: HttpResponseError | None = None) -> None:
+        code, message = operation_error(error)
+        if deleted:
+            undone = f"the private endpoint {deleted} made in this run was deleted again, so that the name keeps resolving"
+        else:
+            undo_code, undo_message = operation_error(undo_error) if undo_error is not None else ("Unknown", "")
+            undone = (f"the endpoint made in this run could not be deleted ({undo_code}: {undo_message}); delete "
+                      "it, or register it in the zone")
+        super().__init__(f"ARM refused to register the endpoint in private DNS zone {zone} "
+                         f"({error.status_code} {code}: {message}); {undone}; public access was left on. "
+                         f"Grant Microsoft.Network/privateDnsZones/join/action on {zone}, or register the "
+                         "endpoint in DNS another way")
+        self.zone = zone
+        #: ARM's answer, as outcomes report it (``error``: code, message, status).
+        self.arm_error = {"code": code, "message": message, "status": str(error.status_code)}
+
+
+def operation_error(error: HttpResponseError) -> tuple[str, str]:
+    """The ARM error code and message of a failed request or operation."""
+    odata = getattr(error, "error", None)
+    code = (odata.code if odata is not None and odata.code else None) or "Unknown"
+    message = (odata.message if odata is not None and odata.message else None) or str(error.message or error)
+    return code, message
+
+
+def is_transient_operation_failure(error: BaseException) -> bool:
+    """An operation that ended Failed with a code known to pass (:data:`TRANSIENT_OPERATION_CODES`)."""
+    if not isinstance(error, HttpResponseError):
+        return False
+    odata = getattr(error, "error", None)
+    codes = {str(getattr(odata, "code", "") or "")}
+    codes |= {str(getattr(d, "code", "") or "") for d in (getattr(odata, "details", None) or [])}
+    return bool({c.lower() for c in codes} & TRANSIENT_OPERATION_CODES)
+
+
+def send(write: Callable[[], Any], *, what: str, delay: float, sleep: Callable[[float], None] = time.sleep,
+         attempts: int = SEND_ATTEMPTS) -> Any:
+    """Run a long-running ``write`` (its ``.result()``), sending it again while it ends Failed transiently.
+
+    Our writes are whole PUTs, so sending one again over the resource it left ``Failed`` is safe.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return write().result()
+        except HttpResponseError as error:
+            if attempt == attempts or not is_transient_operation_failure(error):
+                raise
+            logger.warning("%s ended Failed (%s), sending it again (%d/%d)", what, operation_error(error)[0],
+                           attempt + 1, attempts)
+            sleep(delay * attempt)
+    raise AssertionError("unreachable")
+
+
+def _ours(resource: Mapping[str, Any]) -> bool:
+    tags = {str(k).lower(): str(v).lower() for k, v in (resource.get("tags") or {}).items()}
+    return all(tags.get(k.lower()) == v.lower() for k, v in CREATED_BY_TAG.items())
+
+
+def _state_of(resource: Mapping[str, Any] | None) -> str:
+    return str(((resource or {}).get("properties") or {}).get("provisioningState") or SUCCEEDED).lower()
 
 
 def _short_name(stem: str, suffix: str, limit: int, *, seed: str) -> str:
@@ -113,10 +214,15 @@ class PrivateLinkPlanner:
     """
 
     def __init__(self, clients_for: Callable[[str], ArmClients], settings: Settings, *,
-                 zone_name: Callable[[str], str] = lambda zone: zone) -> None:
+                 zone_name: Callable[[str], str] = lambda zone: zone,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._clients_for = clients_for
         self._settings = settings
         self._zone_name = zone_name
+        self._sleep = sleep
+
+    def _send(self, write: Callable[[], Any], what: str) -> Any:
+        return send(write, what=what, delay=self._settings.poll_interval_seconds, sleep=self._sleep)
 
     def plan(self, state: ResourceState, *, subnet_id: str | None) -> tuple[list[Change], list[str]]:
         """The changes that give ``state`` working private endpoints, and the holds.
@@ -149,27 +255,43 @@ class PrivateLinkPlanner:
         every_dns_key = frozenset().union(*dns_keys.values()) if dns_keys else frozenset()
 
         holds: list[str] = []
+        previous_endpoint: frozenset[str] = frozenset()
         for group in state.private_link_groups:
             zone = zones[group.group_id]
             pe_name = private_endpoint_name(state.id.name, group.group_id)
             pe_id = private_endpoint_id(sid, state.id.name, group.group_id)
             endpoint = _get_or_none(network.private_endpoints.get, sid.resource_group, pe_name)
-            if endpoint is None:
+            if endpoint is not None and _state_of(endpoint) == FAILED:
+                # Ours, left Failed by an earlier pass (or a retried write that failed again): it is not
+                # an endpoint yet, and no approval or zone group makes it one. Send it again.
+                _check_endpoint_target(endpoint, state, pe_id)
+            if endpoint is None or _state_of(endpoint) == FAILED:
                 create = self._create_endpoint(network, sid, pe_id, pe_name, location, state, group,
-                                               needs=every_dns_key)
+                                               needs=every_dns_key | previous_endpoint,
+                                               resend=endpoint is not None)
                 changes.append(create)
                 group_needs = dns_keys[zone] | {create.key}
-            else:
-                _check_endpoint_target(endpoint, state, pe_id)
-                hold = connection_problem(endpoint, pe_id, str(state.id))
-                if hold:
-                    # Its DNS record waits for the approval too, as it does when we have just made it:
-                    # every pass over a held endpoint plans the same, so a redelivery writes nothing.
-                    holds.append(hold)
-                    continue
-                group_needs = dns_keys[zone]
-            changes += self._plan_zone_group(network, sid.resource_group, pe_name, pe_id, endpoint is not None,
-                                             zone, _zone_id(zones_sub, zones_group, zone), needs=group_needs)
+                if state.id.type.lower() in _ONE_ENDPOINT_AT_A_TIME:
+                    previous_endpoint = frozenset({create.key})
+                changes += self._plan_zone_group(network, sid.resource_group, pe_name, pe_id, endpoint is not None,
+                                                 zone, _zone_id(zones_sub, zones_group, zone), needs=group_needs,
+                                                 created_here=True)  # made, or made to work, in this run
+                continue
+            _check_endpoint_target(endpoint, state, pe_id)
+            if _state_of(endpoint) != SUCCEEDED:
+                # Someone's operation on it is still running (Creating, Updating): not an endpoint yet.
+                holds.append(f"private endpoint {pe_id} is {_state_of(endpoint).capitalize()} (an operation on it "
+                             "is still running); public access was left on; a later pass (the next event or "
+                             "the sweep) finishes the hardening")
+                continue
+            hold = connection_problem(endpoint, pe_id, str(state.id))
+            if hold:
+                # Its DNS record waits for the approval too, as it does when we have just made it:
+                # every pass over a held endpoint plans the same, so a redelivery writes nothing.
+                holds.append(hold)
+                continue
+            changes += self._plan_zone_group(network, sid.resource_group, pe_name, pe_id, True,
+                                             zone, _zone_id(zones_sub, zones_group, zone), needs=dns_keys[zone])
         return changes, holds
 
     # -- DNS ------------------------------------------------------------------
@@ -184,30 +306,63 @@ class PrivateLinkPlanner:
                 f"private DNS zone {zone} does not exist in resource group {zones_group} (subscription {zones_sub}) "
                 "and HARDEN_CREATE_PRIVATE_DNS_ZONES is false: ask the team that owns the zones to create it; "
                 "nothing was written and public access was left on")
-        if existing is None:
+        zone_failed = existing is not None and _ours(existing) and _state_of(existing) == FAILED
+        if existing is None or zone_failed:
+            # Created, or ours left Failed by an earlier pass: sent (again) whole.
             changes.append(Change(
                 phase=Phase.PRIVATE_DNS_ZONE, target=zone_id,
-                summary=f"create private DNS zone {zone} in resource group {zones_group}",
-                before=None, after={"location": "global"},
-                apply=lambda: dns.private_zones.begin_create_or_update(
-                    zones_group, zone, {"location": "global", "tags": dict(CREATED_BY_TAG)}).result()))
-            links: list[Any] = []
-        else:
-            links = list(dns.virtual_network_links.list(zones_group, zone))
+                summary=(f"send again private DNS zone {zone}, left Failed" if zone_failed
+                         else f"create private DNS zone {zone} in resource group {zones_group}"),
+                before={"provisioningState": "Failed"} if zone_failed else None, after={"location": "global"},
+                apply=lambda: self._send(lambda: dns.private_zones.begin_create_or_update(
+                    zones_group, zone, {"location": "global", "tags": {**dict((existing or {}).get("tags") or {}),
+                                                                       **CREATED_BY_TAG}}),
+                    f"private DNS zone {zone_id}")))
+        links: list[Any] = [] if existing is None else list(dns.virtual_network_links.list(zones_group, zone))
+        ours_failed = [link for link in links if same_id(_link_vnet(link), vnet_id)
+                       and _ours(link) and _state_of(link) == FAILED]
+        if ours_failed:
+            return changes + [self._resend_link(dns, zones_group, zone, zone_id, ours_failed[0],
+                                                needs=frozenset(c.key for c in changes))]
         if any(same_id(_link_vnet(link), vnet_id) for link in links):
             return changes
         self._check_namespace_free(zone, zone_id, vnet_id, {zones_sub, vnet_sub.lower()})
         link_name = vnet_link_name(vnet_id)
+        # resolutionPolicy NxDomainRedirect ("fallback to internet", Private DNS API 2024-06-01, the version
+        # azure-mgmt-privatedns 2.0.0 sends; learn.microsoft.com/azure/dns/private-dns-fallback): a name in
+        # this privatelink zone without a record resolves publicly instead of answering NXDOMAIN. We set it
+        # on the links we create because linking a privatelink.* zone to a VNet makes every resource of that
+        # service with an endpoint anywhere (another team's, another tenant's) CNAME into this zone, and
+        # without a record of ours it would stop resolving in the VNet; and because it narrows the window
+        # between our endpoint and its zone group (or a run killed in between) to a public answer rather
+        # than an outage. It cannot open anything: public access goes off only once our record exists, and
+        # a name with a record never falls back. Links that exist already (a hub's) are not rewritten.
         body = {"location": "global", "tags": dict(CREATED_BY_TAG),
-                "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False}}
+                "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False,
+                               "resolutionPolicy": NXDOMAIN_REDIRECT}}
         changes.append(Change(
             phase=Phase.PRIVATE_DNS_LINK, target=f"{zone_id}/virtualNetworkLinks/{link_name}",
-            summary=f"link private DNS zone {zone} to the endpoint VNet",
-            before=None, after={"virtualNetwork": vnet_id, "registrationEnabled": False},
+            summary=f"link private DNS zone {zone} to the endpoint VNet (fallback to internet for names it lacks)",
+            before=None, after={"virtualNetwork": vnet_id, "registrationEnabled": False,
+                                "resolutionPolicy": NXDOMAIN_REDIRECT},
             needs=frozenset(c.key for c in changes),
-            apply=lambda: dns.virtual_network_links.begin_create_or_update(
-                zones_group, zone, link_name, body).result()))
+            apply=lambda: self._send(lambda: dns.virtual_network_links.begin_create_or_update(
+                zones_group, zone, link_name, body), f"VNet link {zone_id}/{link_name}")))
         return changes
+
+    def _resend_link(self, dns: Any, zones_group: str, zone: str, zone_id: str, link: Mapping[str, Any], *,
+                     needs: frozenset[str]) -> Change:
+        """Our VNet link, left Failed by an earlier pass: sent again as it is (its settings kept)."""
+        name = str(link.get("name"))
+        props = dict(link.get("properties") or {})
+        body = {"location": "global", "tags": dict(link.get("tags") or {}), "properties": {
+            k: v for k, v in props.items() if k in ("virtualNetwork", "registrationEnabled", "resolutionPolicy")}}
+        return Change(
+            phase=Phase.PRIVATE_DNS_LINK, target=f"{zone_id}/virtualNetworkLinks/{name}",
+            summary=f"send again the link of private DNS zone {zone} to the endpoint VNet, left Failed",
+            before={"provisioningState": "Failed"}, after=body["properties"], needs=needs,
+            apply=lambda: self._send(lambda: dns.virtual_network_links.begin_create_or_update(
+                zones_group, zone, name, body), f"VNet link {zone_id}/{name}"))
 
     def _check_namespace_free(self, zone: str, zone_id: str, vnet_id: str, subscriptions: Iterable[str]) -> None:
         """Fail before writing anything if the VNet is linked to another zone of this name.
@@ -235,9 +390,9 @@ class PrivateLinkPlanner:
 
     # -- endpoints and zone groups --------------------------------------------
 
-    @staticmethod
-    def _create_endpoint(network: Any, sid: ResourceId, pe_id: str, pe_name: str, location: str,
-                         state: ResourceState, group: PrivateLinkGroup, *, needs: frozenset[str]) -> Change:
+    def _create_endpoint(self, network: Any, sid: ResourceId, pe_id: str, pe_name: str, location: str,
+                         state: ResourceState, group: PrivateLinkGroup, *, needs: frozenset[str],
+                         resend: bool = False) -> Change:
         body = {
             "location": location,
             "tags": dict(CREATED_BY_TAG),
@@ -251,25 +406,46 @@ class PrivateLinkPlanner:
         }
 
         def apply() -> Any:
-            endpoint = network.private_endpoints.begin_create_or_update(sid.resource_group, pe_name, body).result()
+            endpoint = self._send(lambda: network.private_endpoints.begin_create_or_update(
+                sid.resource_group, pe_name, body), f"private endpoint {pe_id}")
             problem = connection_problem(endpoint, pe_id, str(state.id))
             if problem:
                 raise ConnectionNotApproved(problem)
             return endpoint
 
+        summary = (f"send again the private endpoint for group '{group.group_id}', left Failed" if resend
+                   else f"create private endpoint for group '{group.group_id}' in the endpoint subnet")
         return Change(
-            phase=Phase.PRIVATE_ENDPOINT, target=pe_id,
-            summary=f"create private endpoint for group '{group.group_id}' in the endpoint subnet",
-            before=None, after={"subnet": str(sid), "groupIds": [group.group_id]}, apply=apply, needs=needs)
+            phase=Phase.PRIVATE_ENDPOINT, target=pe_id, summary=summary,
+            before={"provisioningState": "Failed"} if resend else None,
+            after={"subnet": str(sid), "groupIds": [group.group_id]}, apply=apply, needs=needs)
 
-    @staticmethod
-    def _plan_zone_group(network: Any, group_rg: str, pe_name: str, pe_id: str, endpoint_exists: bool,
-                         zone: str, zone_id: str, *, needs: frozenset[str]) -> list[Change]:
+    def _plan_zone_group(self, network: Any, group_rg: str, pe_name: str, pe_id: str, endpoint_exists: bool,
+                         zone: str, zone_id: str, *, needs: frozenset[str], created_here: bool = False) -> list[Change]:
+        """Register the endpoint in ``zone``: nothing if a group of it names the zone, else add or create.
+
+        ``created_here``: the endpoint is created by this plan; if ARM refuses the group for good,
+        the endpoint is deleted again in the same run (:class:`DnsRefused`).
+        """
         groups = (list(network.private_dns_zone_groups.list(private_endpoint_name=pe_name, resource_group_name=group_rg))
                   if endpoint_exists else [])
         for existing in groups:
             if any(same_id(config_zone, zone_id) for config_zone in _zone_ids(existing)):
-                return []
+                if _state_of(existing) != FAILED:
+                    return []
+                # A group left Failed has no record sets to rely on: send it again as it is.
+                name = str(existing.get("name"))
+                again = {"properties": {"privateDnsZoneConfigs": [
+                    {"name": c.get("name"), "properties": {"privateDnsZoneId": (c.get("properties") or {})
+                                                           .get("privateDnsZoneId")}}
+                    for c in ((existing.get("properties") or {}).get("privateDnsZoneConfigs") or [])]}}
+                return [Change(
+                    phase=Phase.PRIVATE_DNS_ZONE_GROUP, target=f"{pe_id}/privateDnsZoneGroups/{name}",
+                    summary=f"send again the endpoint's zone group '{name}', left Failed",
+                    before={"provisioningState": "Failed"}, after={"privateDnsZones": _zone_ids(existing)},
+                    needs=needs, apply=lambda name=name, again=again: self._send(
+                        lambda: network.private_dns_zone_groups.begin_create_or_update(group_rg, pe_name, name, again),
+                        f"zone group {pe_id}/{name}"))]
         # At most one group per endpoint: add our zone to the one there (whatever its name), else create ours.
         existing = groups[0] if groups else None
         name = str(existing.get("name")) if existing is not None else ZONE_GROUP_NAME
@@ -282,12 +458,28 @@ class PrivateLinkPlanner:
         ]}}
         verb = f"add {zone} to the endpoint's zone group '{name}' (its other zones kept)" if existing is not None \
             else f"register the private endpoint in {zone}"
+
+        def apply() -> Any:
+            try:
+                return self._send(lambda: network.private_dns_zone_groups.begin_create_or_update(
+                    group_rg, pe_name, name, body), f"zone group {pe_id}/{name}")
+            except HttpResponseError as error:
+                if not (created_here and error.status_code == 403):
+                    raise
+                # Refused for good (e.g. LinkedAuthorizationFailed on privateDnsZones/join/action): the
+                # endpoint we made in this run would leave the name unresolvable; delete it now.
+                logger.warning("Zone group of %s refused (%s); deleting the endpoint made in this run", pe_id,
+                               operation_error(error)[0])
+                try:
+                    network.private_endpoints.begin_delete(group_rg, pe_name).result()
+                except HttpResponseError as undo:
+                    raise DnsRefused(zone, error, None, undo) from undo
+                raise DnsRefused(zone, error, pe_id) from error
+
         return [Change(
             phase=Phase.PRIVATE_DNS_ZONE_GROUP, target=f"{pe_id}/privateDnsZoneGroups/{name}",
             summary=verb, before={"privateDnsZones": present}, after={"privateDnsZones": [*present, zone_id]},
-            needs=needs,
-            apply=lambda: network.private_dns_zone_groups.begin_create_or_update(
-                group_rg, pe_name, name, body).result())]
+            needs=needs, apply=apply)]
 
 
 def _zone_id(subscription: str, group: str, zone: str) -> str:

@@ -49,6 +49,8 @@ SHARED_RBAC_ACTIONS = frozenset({
     "Microsoft.Network/virtualNetworks/subnets/joinViaServiceEndpoint/action",
     "Microsoft.Network/privateEndpoints/read",
     "Microsoft.Network/privateEndpoints/write",
+    # Compensation: an endpoint made in this run whose zone group ARM refuses for good is deleted again.
+    "Microsoft.Network/privateEndpoints/delete",
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/read",
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/write",
     "Microsoft.Network/privateDnsZones/read",
