@@ -8,6 +8,12 @@ ARM instance, per subscription and security principal; reads 250 burst, refill 2
 limit gets 429 with ``Retry-After`` (seconds). (The subscription-wide limit, 15x a principal's, and
 the tenant limits are not modelled: one principal per subscription stays below them.)
 
+The buckets are this server's, keyed by (subscription, principal, kind): every process that signs in
+as the same identity (several instances of the function app, the CLI) spends the same bucket, as
+in Azure ("the limits apply per security principal", request-limits-and-throttling), and a process's
+first answer can be a 429 or a remaining of 0 because others drained it. ``start`` begins a bucket
+at a given level to model exactly that.
+
 Off by default. ``scale`` multiplies the refill rates (not the bursts): with ``scale=10`` a
 second of wall time refills what ten seconds would in Azure, so a benchmark of a burst runs ten
 times faster while keeping the shape (burst first, then the steady rate).
@@ -43,13 +49,17 @@ class Throttle:
         self.scale = 1.0
         self.limits = dict(ARM_LIMITS)
         self.throttled = 0  # 429s answered since enable()
+        self.start: dict[str, float] = {}
         self._buckets: dict[tuple[str, str, str], _Bucket] = {}
         self._lock = threading.Lock()
 
-    def enable(self, *, scale: float = 1.0, limits: dict[str, tuple[int, float]] | None = None) -> None:
+    def enable(self, *, scale: float = 1.0, limits: dict[str, tuple[int, float]] | None = None,
+               start: dict[str, float] | None = None) -> None:
+        """Turn the buckets on; ``start`` gives a kind's level when a bucket is first used (default: full)."""
         with self._lock:
             self.enabled, self.scale, self.throttled = True, scale, 0
             self.limits = {**ARM_LIMITS, **(limits or {})}
+            self.start = dict(start or {})
             self._buckets.clear()
 
     def disable(self) -> None:
@@ -64,7 +74,8 @@ class Throttle:
         rate *= self.scale
         now = time.monotonic()
         with self._lock:
-            bucket = self._buckets.setdefault((subscription.lower(), principal, kind), _Bucket(burst, now))
+            bucket = self._buckets.setdefault((subscription.lower(), principal, kind),
+                                              _Bucket(self.start.get(kind, burst), now))
             bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * rate)
             bucket.stamp = now
             if bucket.tokens >= 1:

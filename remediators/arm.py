@@ -15,7 +15,7 @@ from azure.core.exceptions import ResponseNotReadError, StreamClosedError, Strea
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 
-from .throttle import ArmBudget, ArmThrottlePolicy
+from .throttle import MAX_RETRY_AFTER_SECONDS, ArmBudget, ArmThrottlePolicy
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,11 @@ class ArmRetryPolicy(RetryPolicy):
         kwargs.setdefault("retry_backoff_max", 60)
         super().__init__(**kwargs)
         self._method_whitelist = self._method_whitelist | {"PATCH"}
+
+    def get_retry_after(self, response: PipelineResponse) -> float | None:
+        """ARM's ``Retry-After``, honoured up to a bound: no single wait of a worker is unbounded."""
+        retry_after = super().get_retry_after(response)
+        return None if retry_after is None else min(retry_after, MAX_RETRY_AFTER_SECONDS)
 
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse) -> bool:
         if super().is_retry(settings, response):
