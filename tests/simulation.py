@@ -20,6 +20,9 @@ Invariants (each check counted):
   or longer than ``deadline_s`` in all) and the run quiesces within its bounded number of passes.
 - ``final-pass-writes-nothing``: the last pass sends no write; under a permanent fault (a 403 for good)
   it may only write what it undoes in the same pass (a compensation), never keep a change.
+- ``converges``: under a transient fault, the faulted event itself (with the host's redeliveries) ends
+  ``hardened`` (or finds the resource compliant): no second event is needed (issue 13 items 2 and 4:
+  retry, re-plan in the same run). Under a permanent fault the run must end in a named outcome instead.
 
 Timing: the emulator is instant (``timing.scale = 0``); 429s carry ``Retry-After: 0``; the stall bound
 is a watchdog on a thread, not a sleep in the code under test.
@@ -60,7 +63,8 @@ MODES = ("private", "service-endpoint")
 FAULTS = ("throttled", "server-error", "operation-failed", "forbidden", "concurrent-writer",
           "killed-before", "killed-after")
 PERMANENT_FAULTS = frozenset({"forbidden"})
-INVARIANTS = ("public-access-last", "dns-registered", "nothing-failed", "bounded", "final-pass-writes-nothing")
+INVARIANTS = ("public-access-last", "dns-registered", "nothing-failed", "bounded", "final-pass-writes-nothing",
+              "converges")
 
 
 @dataclass(frozen=True)
@@ -239,9 +243,13 @@ def endpoint_problems(emu: Emulator, resource_id: str, endpoint_id: str, zones: 
     state = _props(endpoint).get("provisioningState")
     if state != "Succeeded":
         problems.append(f"{name}: provisioningState {state}")
-    connections = [c for c in _props(emu.get(resource_id)).get("privateEndpointConnections") or []
-                   if str(_props(c).get("privateEndpoint", {}).get("id", "")).lower() == endpoint_id.lower()]
-    status = _props(connections[0]).get("privateLinkServiceConnectionState", {}).get("status") if connections else None
+    target = _props(emu.get(resource_id))
+    if "privateEndpointConnections" in target:
+        connections = [_props(c) for c in target["privateEndpointConnections"] or []
+                       if str(_props(c).get("privateEndpoint", {}).get("id", "")).lower() == endpoint_id.lower()]
+    else:  # the target's GET does not show its connections (App Service): the endpoint mirrors their state
+        connections = [_props(c) for c in _props(endpoint).get("privateLinkServiceConnections") or []]
+    status = connections[0].get("privateLinkServiceConnectionState", {}).get("status") if connections else None
     if status != "Approved":
         problems.append(f"{name}: connection {status or 'absent'} on the target")
     problems += [f"{name}: {p}" for p in dns_problems(emu, endpoint_id, zones)]
@@ -492,6 +500,12 @@ class Simulator:
         operation = SERVICES[service].operation
         try:
             self.deliver(verdict, rid, operation)  # the faulted pass, with the host's redeliveries
+            if fault not in PERMANENT_FAULTS and not verdict.stalled:
+                verdict.checks += 1
+                last = self._outcomes_of(rid)[-1:]
+                if last not in ([("hardened", "hardened")], [("skipped", "already-compliant")]):
+                    verdict.violations.append(f"converges: the faulted event ended {last or 'with no outcome'}, "
+                                              "not hardened (it took another event)")
             quiet = False
             for _ in range(self.repair_passes):  # the next event or the sweep
                 if verdict.stalled:
@@ -514,10 +528,13 @@ class Simulator:
         finally:
             self.kill.disarm()
         self._judge_quiescence(verdict, baseline)
-        verdict.outcomes = [(n["data"]["status"], n["data"].get("reasonCode", "")) for n in self.emu.notifications
-                            if str(n.get("data", {}).get("resourceId", "")).lower() == rid.lower()]
+        verdict.outcomes = self._outcomes_of(rid)
         self.checks += verdict.checks
         return verdict
+
+    def _outcomes_of(self, resource_id: str) -> list[tuple[str, str]]:
+        return [(n["data"]["status"], n["data"].get("reasonCode", "")) for n in self.emu.notifications
+                if str(n.get("data", {}).get("resourceId", "")).lower() == resource_id.lower()]
 
     @staticmethod
     def _kept_writes(requests_: list[Any], fault: str) -> list[str]:
