@@ -29,6 +29,7 @@ def main() -> int:
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--new-every", type=int, default=50, help="every n-th event tags a new resource")
     parser.add_argument("--trace", action="store_true", help="also measure with tracemalloc (slower)")
+    parser.add_argument("--top", action="store_true", help="with --trace: where traced memory grew (inflates RSS)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
     started = time.monotonic()
@@ -43,7 +44,7 @@ def main() -> int:
         try:
             lz, host = fresh_world(emu, azurite)
             report = soak(host, emu, lz, kill, events=args.events, seed=args.seed, fault_rate=args.fault_rate,
-                          new_every=args.new_every, trace=args.trace, progress=progress)
+                          new_every=args.new_every, trace=args.trace, top=args.top, progress=progress)
         finally:
             kill.uninstall()
     for line in report.lines():

@@ -101,9 +101,13 @@ def _fault_on(emu: Emulator, kill: KillSwitch, rng: random.Random, kind: str, ri
 
 
 def soak(host: LocalHost, emu: Emulator, lz: LandingZone, kill: KillSwitch, *, events: int, seed: int,
-         fault_rate: float = 0.2, new_every: int = 25, warm_up: int = 0, trace: bool = False,
+         fault_rate: float = 0.2, new_every: int = 25, warm_up: int = 0, trace: bool = False, top: bool = False,
          progress: Callable[[int], None] | None = None) -> SoakReport:
-    """Run ``events`` events; returns what became of them and the memory figures."""
+    """Run ``events`` events; returns what became of them and the memory figures.
+
+    ``trace`` measures with tracemalloc too; ``top`` also lists where traced memory grew since the warm-up
+    (its snapshot inflates the final RSS figure).
+    """
     rng = random.Random(seed)
     report = SoakReport()
     sim = Simulator(host, emu, lz, kill, stall_after_s=8.0)
@@ -117,7 +121,7 @@ def soak(host: LocalHost, emu: Emulator, lz: LandingZone, kill: KillSwitch, *, e
         gc.collect()
         report.memory.append((report.events, rss_bytes(), tracemalloc.get_traced_memory()[0] if trace else 0))
         report.threads.append(threading.active_count())
-        if trace and report.snapshot is None:
+        if top and trace and report.snapshot is None:  # holds every trace: RSS grows by its size
             report.snapshot = tracemalloc.take_snapshot()
 
     def collect() -> None:
@@ -162,7 +166,7 @@ def soak(host: LocalHost, emu: Emulator, lz: LandingZone, kill: KillSwitch, *, e
             progress(report.events)
     collect()
     measure()
-    if trace:
+    if report.snapshot is not None:
         report.top = [str(stat) for stat in tracemalloc.take_snapshot().compare_to(report.snapshot, "lineno")[:8]]
         tracemalloc.stop()
     return report
