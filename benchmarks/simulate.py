@@ -53,6 +53,7 @@ def main() -> int:
                 todo = sample(todo, args.size, args.seed)
             runs = checks = 0
             failing: Counter[str] = Counter()
+            per_fault: dict[str, Counter[str]] = {fault: Counter() for fault in FAULTS}
             unexpected: list[str] = []
             expected_but_passed: list[str] = []
             for service, mode, step, fault in todo:
@@ -61,6 +62,8 @@ def main() -> int:
                 verdict = sim.run_case(service, mode, baselines[(service, mode)], step, fault)
                 runs, checks = runs + sim.runs, checks + sim.checks
                 known = known_failure(service, mode, baselines[(service, mode)], step, fault)
+                per_fault[fault]["runs"] += 1
+                per_fault[fault]["failed"] += int(not verdict.ok)
                 if not verdict.ok:
                     for violation in verdict.violations:
                         failing[f"{fault} at {step.kind}: {violation.split(':', 1)[0]}"] += 1
@@ -75,6 +78,10 @@ def main() -> int:
     elapsed = time.monotonic() - started
     print(f"runs: {runs}  invariant checks: {checks}  failing runs' violations: {sum(failing.values())}  "
           f"({elapsed:.0f} s, seed {args.seed}, size {args.size or 'all'})")
+    for fault, counts in per_fault.items():
+        if counts["runs"]:
+            print(f"  {fault:18s} {counts['runs']:4d} runs, {counts['failed']:4d} failing")
+    print("violations by fault, kind of step and invariant:")
     for what, count in sorted(failing.items()):
         print(f"  {count:4d}  {what}")
     if unexpected:
