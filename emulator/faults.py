@@ -168,6 +168,16 @@ def throttled(method: str, path_contains: str, *, retry_after: int = 0, times: i
                  retry_after=retry_after, times=times, headers={remaining_header(method): "0"})
 
 
+def remaining_zero(method: str, path_contains: str, *, times: int | None = 1) -> Fault:
+    """Serve the request, but report a remaining budget of 0 for its kind: the bucket's floor.
+
+    learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling: every response
+    carries ``x-ms-ratelimit-remaining-subscription-<kind>``, the requests left in the bucket; another client
+    of the same identity can have drained it, so our very first answer may say 0 (issue 13).
+    """
+    return Fault(method=method, path_contains=path_contains, times=times, headers={remaining_header(method): "0"})
+
+
 def server_error(method: str, path_contains: str, *, status: int = 503, times: int | None = 1) -> Fault:
     """A transient 5xx from the front door or the resource provider.
 

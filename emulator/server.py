@@ -439,6 +439,8 @@ class Emulator:
                     resp = Response(fault.status, None, {})
                 if fault and fault.operation_error and resp.status < 400:
                     self._fail_operation(resp, path, before, fault.operation_error)
+                if fault and fault.headers:
+                    resp.headers.update(fault.headers)
             operation = self._operation_of(resp)
             sync_delay = 0.0 if operation or method not in WRITE_METHODS or resp.status >= 400 else self._arm.timing.sync()
         if sync_delay:

@@ -63,6 +63,8 @@ MODES = ("private", "service-endpoint")
 FAULTS = ("throttled", "server-error", "operation-failed", "forbidden", "concurrent-writer",
           "killed-before", "killed-after")
 PERMANENT_FAULTS = frozenset({"forbidden"})
+#: Faults at the worker's first read of the resource (the ``read`` step, before any write).
+READ_FAULTS = ("throttled", "remaining-zero", "server-error", "forbidden", "killed-before", "killed-after")
 INVARIANTS = ("public-access-last", "dns-registered", "nothing-failed", "bounded", "final-pass-writes-nothing",
               "converges")
 
@@ -127,6 +129,11 @@ class Baseline:
     steps: list[Step]
     #: endpoint id (lower) -> the zone ids (lower) its zone group registers it in
     endpoints: dict[str, set[str]]
+
+    @property
+    def read(self) -> Step:
+        """The worker's first read: the GET of the resource itself."""
+        return Step(-1, "GET", self.resource_id, "read", False)
 
     def first(self, kind: str) -> Step | None:
         return next((s for s in self.steps if s.kind == kind), None)
@@ -310,6 +317,8 @@ def fault_for(fault: str, step: Step) -> Fault | None:
     method, path = step.method, step.path
     if fault == "throttled":
         made = fault_classes.throttled(method, path)
+    elif fault == "remaining-zero":
+        made = fault_classes.remaining_zero(method, path)
     elif fault == "server-error":
         made = fault_classes.server_error(method, path)
     elif fault == "operation-failed":
@@ -592,7 +601,8 @@ def _stop_threads(idents: set[int | None]) -> None:
 def cases(baselines: Mapping[tuple[str, str], Baseline]) -> list[tuple[str, str, Step, str]]:
     """Every (service, mode, step, fault) the full simulation runs."""
     return [(service, mode, step, fault) for (service, mode), baseline in baselines.items()
-            for step in baseline.steps for fault in FAULTS if applies(fault, step)]
+            for step in [baseline.read, *baseline.steps]
+            for fault in (READ_FAULTS if step.kind == "read" else FAULTS) if applies(fault, step)]
 
 
 def sample(all_cases: list[tuple[str, str, Step, str]], size: int, seed: int) -> list[tuple[str, str, Step, str]]:
