@@ -652,3 +652,15 @@ def fresh_world(emu: Emulator, connection_string: str) -> tuple[LandingZone, Loc
     host = LocalHost(function_app.app, connection_string)
     host.clear()
     return lz, host
+
+
+def print_figures(config: Any, lines: Iterable[str]) -> None:
+    """Print past pytest's capture (the figures the issue asks to see on every run)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line)

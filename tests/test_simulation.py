@@ -21,7 +21,7 @@ from remediators.cloud import forget_clouds
 from remediators.runtime import engine_for
 from remediators.throttle import forget_budgets, kind_of
 from tests.simulation import (FAULTS, MODES, READ_FAULTS, SERVICES, Baseline, KillSwitch, PublicAccessWatch, Simulator, Step,
-                              Verdict, applies, dns_problems)
+                              Verdict, applies, dns_problems, print_figures)
 
 SEED = 13
 
@@ -111,10 +111,9 @@ _tally = {"runs": 0, "checks": 0}
 @pytest.fixture(scope="module", autouse=True)
 def report_figures(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and _tally["runs"]:
-        reporter.write_line(f"fault simulation (seed {SEED}): {_tally['runs']} runs, "
-                            f"{_tally['checks']} invariant checks")
+    if _tally["runs"]:
+        print_figures(request.config, [f"fault simulation (seed {SEED}): {_tally['runs']} runs, "
+                                       f"{_tally['checks']} invariant checks"])
 
 
 @pytest.fixture
@@ -122,7 +121,7 @@ def simulator(host, emulator, lz, monkeypatch) -> Simulator:
     kill = KillSwitch(urlsplit(emulator.url).netloc)
     kill.install(monkeypatch.setattr)
     # A healthy delivery against the instant emulator never goes seconds without an ARM request.
-    return Simulator(host, emulator, lz, kill, stall_after_s=4.0, deadline_s=60.0)
+    return Simulator(host, emulator, lz, kill, stall_after_s=5.0, deadline_s=60.0)
 
 
 def _reset_world(sim: Simulator) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tests.simulation import SERVICES, KillSwitch
+from tests.simulation import SERVICES, KillSwitch, print_figures
 from tests.soaking import soak
 
 EVENTS = 80
@@ -21,10 +21,7 @@ def test_mixed_events_with_faults_lose_nothing_and_keep_memory_flat(host, emulat
     kill.install(monkeypatch.setattr)
     report = soak(host, emulator, lz, kill, events=EVENTS, seed=5, fault_rate=0.2, new_every=NEW_EVERY,
                   warm_up=2 * len(SERVICES) * NEW_EVERY, trace=True)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    for line in report.lines():
-        if reporter is not None:
-            reporter.write_line("soak: " + line)
+    print_figures(request.config, [f"soak (seed 5): {line}" for line in report.lines()])
     assert report.faulted >= EVENTS // 10
     assert report.stalled == 0
     assert report.lost == set(), f"events without an outcome: {sorted(report.lost)[:5]}"
