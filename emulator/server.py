@@ -503,6 +503,7 @@ class Emulator:
             self._requests.append(RecordedRequest("POST", resourcegraph.PATH, None, resp.status,
                                                   "Microsoft.ResourceGraph/resources", body))
         return resp
+
     def _fail_operation(self, resp: Response, path: str, before: dict | None, error: dict) -> None:
         """End the write's operation ``Failed`` (emulator/faults.py ``operation_failed``)."""
         operation = self._operation_of(resp)
