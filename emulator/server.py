@@ -325,6 +325,12 @@ class Emulator:
         with self._lock:
             return copy.deepcopy(self._events)
 
+    def drain_notifications(self) -> list[dict]:
+        """Published notifications so far, forgotten here (a long soak keeps the emulator's memory flat)."""
+        with self._lock:
+            out, self._notifications = self._notifications, []
+            return out
+
     def drain_events(self) -> list[dict]:
         with self._lock:
             out, self._events = self._events, []
@@ -455,13 +461,22 @@ class Emulator:
         if resp is None and fault and fault.status is not None and not fault.accepts:
             resp = Response(fault.status, {"error": {"code": fault.code, "message": fault.message}},
                             {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {})
+            resp.headers.update(fault.headers)
         with self._lock:
             if resp is None:
                 assert caller is not None
+                if fault and fault.before_serving:
+                    fault.before_serving(self, method, path, body)  # another writer's change lands first
+                existing = self._arm.store.get(path) if fault and fault.operation_error else None
+                before = copy.deepcopy(existing.body) if existing is not None else None
                 req = ArmRequest(method, path, query, headers, body, Caller(caller.client_id, caller.principal_id), self.url)
                 resp = self._subscription(method, path) or self._arm.handle(req)
                 if fault and fault.accepts and resp.status < 400:
                     resp = Response(fault.status, None, {})
+                if fault and fault.operation_error and resp.status < 400:
+                    self._fail_operation(resp, path, before, fault.operation_error)
+                if fault and fault.headers:
+                    resp.headers.update(fault.headers)
             operation = self._operation_of(resp)
             sync_delay = 0.0 if operation or method not in WRITE_METHODS or resp.status >= 400 else self._arm.timing.sync()
         if sync_delay:
@@ -472,6 +487,8 @@ class Emulator:
                                                   resource_type_of(path), body, is_poll, started, completed))
             if caller is not None and resp.status < 400:
                 self._operations.add((caller.client_id, method, resource_type_of(path)))
+            if method in WRITE_METHODS and not is_poll:
+                self.faults.observe(self, method, path, resp.status)
         if budget is not None:
             resp.headers[f"x-ms-ratelimit-remaining-subscription-{kind_of(method)}"] = str(budget[1])
         reads = method in ("GET", "HEAD")
@@ -548,6 +565,20 @@ class Emulator:
             return Response(200, subscriptions.get(match.group("sub"), known=known, tenant_id=self.tenant_id))
         except ArmError as err:
             return Response(err.status, err.body())
+
+    def _fail_operation(self, resp: Response, path: str, before: dict | None, error: dict) -> None:
+        """End the write's operation ``Failed`` (emulator/faults.py ``operation_failed``)."""
+        operation = self._operation_of(resp)
+        if operation is None:
+            return  # a synchronous write cannot end Failed later
+        operation.status, operation.error = "Failed", dict(error)
+        record = self._arm.store.get(path)
+        if record is not None and "provisioningState" in record.props:
+            record.props["provisioningState"] = "Failed"
+        elif record is not None and before is not None:
+            self._arm.store.put(record.id, record.type, before, keep_etag=True)  # rolled back
+        elif record is not None:
+            self._arm.store.delete(record.id)
 
     def _operation_of(self, resp: Response) -> Any:
         url = resp.headers.get("Azure-AsyncOperation")

@@ -151,7 +151,18 @@ class NetworkPlanner:
                 if problem:
                     unreachable.append(f"{subnet_id}: {problem}")
                     continue
-            if any(isinstance(p, str) and p.lower() == service.lower() for p in present):
+            enabled = any(isinstance(p, str) and p.lower() == service.lower() for p in present)
+            if enabled and str(subnet["properties"].get("provisioningState") or "").lower() == "failed":
+                # An earlier write's operation ended Failed (e.g. RetryableError / ReferencedResourceNotProvisioned,
+                # hashicorp/terraform-provider-azurerm#21293, #30197): the subnet shows the endpoint but is not in a
+                # good state. The next pass sends it again, as read, which is what repairs a Failed subnet.
+                changes.append(Change(
+                    phase=Phase.SUBNET_SERVICE_ENDPOINT, target=subnet_id,
+                    summary=f"send the subnet again (its last operation ended Failed; {service} kept, nothing else changed)",
+                    before={"provisioningState": "Failed"}, after={"provisioningState": "Succeeded"},
+                    apply=lambda sid=sid, network=network: self._add_service_endpoint(network, sid, service)))
+                continue
+            if enabled:
                 continue
             changes.append(Change(
                 phase=Phase.SUBNET_SERVICE_ENDPOINT,
