@@ -37,7 +37,7 @@ import threading
 import time
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
@@ -46,6 +46,12 @@ logger = logging.getLogger(__name__)
 CONTAINER = "paas-hardener-vnet-leases"
 # Blob Storage's shortest finite lease: a dead holder blocks the VNet for at most this long.
 LEASE_SECONDS = 15
+# The lease counts as lost this long before it could have lapsed: a write that starts after a renewal
+# succeeded at most LEASE_SECONDS - LOST_MARGIN_SECONDS ago still holds it when the PUT arrives.
+LOST_MARGIN_SECONDS = 4.0
+# One renewal is one short call and no SDK retries (the storage SDK's default first retry comes after
+# 15 s, as long as the whole lease): a renewal that hangs is abandoned and tried at the next tick.
+RENEW_TIMEOUT_SECONDS = 3
 _SETTINGS = ("AzureWebJobsStorage", "AzureWebJobsStorage__blobServiceUri", "AzureWebJobsStorage__accountName",
              "AzureWebJobsStorage__clientId", "AZURE_CLIENT_ID")
 
@@ -65,15 +71,30 @@ class LeaseLost(RuntimeError):
 class HeldLease:
     """What :meth:`VnetLease.hold` yields: whether the lease is still ours."""
 
-    def __init__(self, vnet_id: str) -> None:
+    def __init__(self, vnet_id: str, *, valid_seconds: float = LEASE_SECONDS - LOST_MARGIN_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.vnet_id = vnet_id
         self.lost = threading.Event()
+        self._valid_seconds = valid_seconds
+        self._clock = clock
+        self._renewed_at = clock()
+
+    def renewed(self) -> None:
+        """A renewal (or the acquisition) succeeded now."""
+        self._renewed_at = self._clock()
 
     def check(self) -> None:
-        """Raise :class:`LeaseLost` if a renewal failed: then do not write."""
+        """Raise :class:`LeaseLost` unless the lease is surely still ours: then do not write.
+
+        Lost when a renewal failed for good, or when no renewal has succeeded within the lease
+        period minus a margin (a renewal may be hanging: the lease can lapse before it returns).
+        """
+        silent = self._clock() - self._renewed_at
+        if silent > self._valid_seconds:
+            self.lost.set()
         if self.lost.is_set():
-            raise LeaseLost(f"the lease on VNet {self.vnet_id} was lost; nothing more was written, "
-                            "and the message will be retried")
+            raise LeaseLost(f"the lease on VNet {self.vnet_id} was lost (last renewed {silent:.0f} s ago); nothing "
+                            "more was written, and the message will be retried")
 
 
 def blob_name(vnet_id: str) -> str:
@@ -91,8 +112,10 @@ class VnetLease:
     """
 
     def __init__(self, container: Any, *, lease_seconds: int = LEASE_SECONDS, wait_seconds: float = 300.0,
-                 poll_seconds: float = 0.5, renew_seconds: float | None = None) -> None:
+                 poll_seconds: float = 0.5, renew_seconds: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._container = container
+        self._clock = clock
         self._lease_seconds = lease_seconds
         # A third of the lease: a renewal that fails is tried again before the lease lapses.
         self._renew_seconds = renew_seconds if renew_seconds is not None else lease_seconds / 3
@@ -108,7 +131,7 @@ class VnetLease:
         once a renewal has failed, so nothing is written without the lease.
         """
         lease = self._acquire(vnet_id)
-        held = HeldLease(vnet_id)
+        held = HeldLease(vnet_id, valid_seconds=self._lease_seconds - LOST_MARGIN_SECONDS, clock=self._clock)
         stop = threading.Event()
         renewer = threading.Thread(target=self._renew, args=(lease, held, stop), daemon=True,
                                    name=f"vnet-lease-{blob_name(vnet_id)[:8]}")
@@ -163,7 +186,9 @@ class VnetLease:
         failures = 0
         while not stop.wait(self._renew_seconds):
             try:
-                lease.renew()
+                lease.renew(timeout=RENEW_TIMEOUT_SECONDS, retry_total=0,
+                            connection_timeout=RENEW_TIMEOUT_SECONDS, read_timeout=RENEW_TIMEOUT_SECONDS)
+                held.renewed()
                 failures = 0
             except AzureError as exc:
                 failures += 1

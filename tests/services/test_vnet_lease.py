@@ -125,3 +125,19 @@ def test_a_lease_that_cannot_be_renewed_stops_the_write(azurite):
             time.sleep(0.05)
         with pytest.raises(vnet_lease.LeaseLost, match="vnet-broken-lease"):
             held.check()
+
+
+def test_a_lease_not_renewed_within_its_period_less_a_margin_counts_as_lost(azurite):
+    """A renewal that hangs (or never runs) must not let a write go out after the lease may have lapsed."""
+    container = BlobServiceClient.from_connection_string(azurite).get_container_client(vnet_lease.CONTAINER)
+    now = [1000.0]
+    # Renewals far apart: none happens in this test, as if each one hung.
+    holder = vnet_lease.VnetLease(container, renew_seconds=3600, clock=lambda: now[0])
+    vnet_id = "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet-silent-lease"
+    with holder.hold(vnet_id) as held:
+        now[0] += vnet_lease.LEASE_SECONDS - vnet_lease.LOST_MARGIN_SECONDS - 1
+        held.check()  # renewed (acquired) recently enough: writing is allowed
+        now[0] += 2
+        with pytest.raises(vnet_lease.LeaseLost, match="vnet-silent-lease"):
+            held.check()
+
