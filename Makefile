@@ -42,6 +42,7 @@ bench: setup
 	$(PY) benchmarks/bench_events.py
 	$(PY) benchmarks/bench_exposure.py
 	$(PY) benchmarks/bench_burst.py
+	$(PY) benchmarks/bench_multiprocess.py
 	$(PY) benchmarks/bench_latency.py
 
 # checkov pins its own Bicep parser, so it lives in a venv of its own (pinned: requirements-checkov.txt).
