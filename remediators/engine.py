@@ -19,13 +19,14 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 from . import registry
 from .arm import ArmClients, error_code_of
 from .cloud import CloudMetadataError, ZoneNotOffered
+from .compliance import is_compliant
 from .executor import Execution, execute
 from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, Phase, ResourceState, Status, requested_mode
 from .network import LockoutRisk, NetworkPlanner
 from .notify import Notifier
 from .placement import SubnetPlacement, all_subnets
 from .plan import link
-from .private_link import DnsConflict, DnsRefused, PrivateLinkPlanner, ZoneMissing, private_endpoint_id
+from .private_link import DnsConflict, DnsRefused, PrivateLinkPlanner, ZoneMissing
 from .resource_id import InvalidResourceId, ResourceId
 from .services.base import ServiceRemediator
 from .settings import Settings, SettingsError
@@ -164,7 +165,7 @@ class Engine:
             return result(Status.SKIPPED, "opted-out", f"tag {TAG_NAME}=off: never touched")
         if state.unsupported:
             return result(Status.UNSUPPORTED, "unsupported", state.unsupported)
-        if self._compliant(state, mode):
+        if self.compliant(state, mode):
             return result(Status.SKIPPED, "already-compliant", f"already hardened as {TAG_NAME}={mode.value} asks")
 
         try:
@@ -299,28 +300,13 @@ class Engine:
         return (rid.type.lower() == "microsoft.storage/storageaccounts"
                 and rid.name.lower() in self._settings.excluded_storage_account_names)
 
-    def _compliant(self, state: ResourceState, mode: Mode) -> bool:
-        """Decided from the one read alone, so that a compliant resource costs one GET."""
-        if mode is Mode.PRIVATE:
-            if state.public or state.default_action not in (None, DENY):
-                return False
-            try:
-                subnet = self._endpoint_subnet(state)
-            except SettingsError:
-                return False  # the plan reports which region has no subnet
-            if not subnet:
-                return True  # Closed already; without an endpoint subnet there is nothing more we could add.
-            sid = ResourceId.parse(subnet)
-            expected = {private_endpoint_id(sid, state.id.name, g.group_id).lower()
-                        for g in state.private_link_groups}
-            return expected <= state.private_endpoint_ids
-        if not state.public:
-            return True  # Stricter than asked; we never loosen.
-        try:
-            wanted = {s.lower() for s in self._allowed_subnets(state)}
-        except SettingsError:
-            return False  # the plan reports which region has no subnet
-        return bool(wanted) and state.default_action in (None, DENY) and wanted <= state.vnet_rule_subnet_ids
+    def compliant(self, state: ResourceState, mode: Mode) -> bool:
+        """The one definition (remediators/compliance.py), with this engine's settings; no I/O."""
+        return is_compliant(
+            state, mode,
+            endpoint_subnets_configured=bool(all_subnets(self._settings.private_endpoint_subnet_id,
+                                                         self._settings.private_endpoint_subnet_ids)),
+            service_endpoint_subnets=self._settings.service_endpoint_subnet_ids)
 
     def _endpoint_subnet(self, state: ResourceState) -> str | None:
         """The private endpoint subnet for this resource: its spoke's, else its region's (one configured: that one)."""
@@ -333,7 +319,7 @@ class Engine:
                                                        location=state.location, setting=setting)
 
     def _allowed_subnets(self, state: ResourceState) -> list[str]:
-        """The service-endpoint subnets for this resource: its spoke's, else its region's."""
+        """The service-endpoint subnets for this resource: every configured one (reach is checked per service)."""
         return self._placement.service_endpoint_subnets(self._settings.service_endpoint_subnet_ids,
                                                         subscription_id=state.id.subscription_id,
                                                         location=state.location)

@@ -78,14 +78,15 @@ class SubnetPlacement:
 
     def service_endpoint_subnets(self, subnet_ids: Sequence[str], *, subscription_id: str, location: str,
                                  setting: str = "HARDEN_SERVICE_ENDPOINT_SUBNET_IDS") -> list[str]:
-        """The subnets to allow in; service endpoints only reach a service in their own region."""
-        if len(subnet_ids) <= 1:
-            return list(subnet_ids)
-        chosen = self.select(subnet_ids, subscription_id=subscription_id, location=location)
-        if not chosen:
-            raise NoSubnetForRegion(f"{setting} has no subnet in region {_region(location)!r} "
-                                    f"(the resource's region); service endpoints are regional, add one there")
-        return chosen
+        """The subnets to allow in: every configured one, as ``HARDEN_SERVICE_ENDPOINT_SUBNET_IDS`` says.
+
+        Reach is the service's, not the setting's (learn.microsoft.com/azure/virtual-network/
+        virtual-network-service-endpoints-overview, "Limitations"): only Azure SQL is bound to the
+        VNet's region, Storage to the region and its pair (or any region with ``Microsoft.Storage.Global``),
+        and the other services to none. ``network.service_endpoint_reach`` checks it per subnet and fails
+        the plan before any write when a configured subnet cannot reach the resource.
+        """
+        return list(subnet_ids)
 
 
 def all_subnets(single: str | None, several: Iterable[str]) -> tuple[str, ...]:

@@ -58,6 +58,8 @@ from .resource_id import ResourceId, same_id
 from .settings import Settings, SettingsError
 from .spec import PrivateLinkGroup
 
+from .compliance import served_groups  # noqa: E402 - compliance imports private_endpoint_name lazily
+
 logger = logging.getLogger(__name__)
 
 ZONE_GROUP_NAME = "default"
@@ -244,7 +246,14 @@ class PrivateLinkPlanner:
         _, _, zones_sub, _, zones_group = zones_rg.split("/")
         zones_sub = zones_sub.lower()
 
-        zones = {g.group_id: self._zone_name(g.dns_zone) for g in state.private_link_groups}
+        # A group our endpoint already serves from another subnet (the placement changed since: a spoke was
+        # added) needs nothing: a second endpoint would register a second A record for the same name in
+        # the same zone, replacing the first one's (remediators/compliance.py).
+        served = served_groups(state)
+        groups = tuple(g for g in state.private_link_groups
+                       if g.group_id not in served
+                       or private_endpoint_id(sid, state.id.name, g.group_id).lower() in state.private_endpoint_ids)
+        zones = {g.group_id: self._zone_name(g.dns_zone) for g in groups}
         changes: list[Change] = []
         dns_keys: dict[str, frozenset[str]] = {}
         for zone in dict.fromkeys(zones.values()):
@@ -256,7 +265,7 @@ class PrivateLinkPlanner:
 
         holds: list[str] = []
         previous_endpoint: frozenset[str] = frozenset()
-        for group in state.private_link_groups:
+        for group in groups:
             zone = zones[group.group_id]
             pe_name = private_endpoint_name(state.id.name, group.group_id)
             pe_id = private_endpoint_id(sid, state.id.name, group.group_id)

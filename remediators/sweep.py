@@ -16,19 +16,14 @@ the check and the claim): a duplicate message costs the worker one read and no w
 
 Why Resource Graph decides "not compliant" here, and how: the sweep must stay one POST per
 1,000 resources, so it judges from the resource's own properties as Resource Graph returns them
-(the same body a GET returns) and queues whatever those properties do not *prove* compliant.
-A resource wrongly queued costs the worker one read (its compliant check) and no write; a
-resource wrongly skipped would stay open until its next event, so every doubt queues:
-- ``private``: compliant only with ``publicNetworkAccess`` Disabled, a firewall default (if
-  any) of Deny, and at least one approved private endpoint connection listed on the resource.
-  App Service lists its connections only as a child collection, so sites are always queued.
-- ``service-endpoint``: compliant with public access Disabled (stricter than asked), or with a
-  Deny default and every configured subnet in the resource's own ``virtualNetworkRules``. SQL,
-  Service Bus, Event Hubs and App Service keep those rules in child resources that the Resources
-  table does not hold (``servers/virtualNetworkRules``, ``namespaces/networkRuleSets``,
-  ``sites/config``), so they are always queued.
-Drift outside the resource (a deleted zone group, a subnet's service endpoint removed) is not
-in its row either; the worker's check covers what it covers.
+(the same body a GET returns) and queues whatever those properties do not *prove* compliant, by
+the engine's own definition (remediators/compliance.py ``graph_verdict_compliant``: the service's
+own parser, then ``is_compliant``). A resource wrongly queued costs the worker one read (its
+compliant check) and no write; a resource wrongly skipped would stay open until its next event, so
+every doubt queues: rules or connections in child resources (SQL, Service Bus, Event Hubs, App
+Service), and Storage's and Cosmos DB's private-link groups (they follow kind, SKU and
+capabilities). Drift outside the resource (a deleted zone group, a subnet's service endpoint
+removed) is not in its row either; the worker's check covers what it covers.
 """
 from __future__ import annotations
 
@@ -42,8 +37,10 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from .events import encode_request
 from .inventory import InventoryItem
-from .model import DENY, DISABLED, SECURED_BY_PERIMETER, Caller, HardenRequest, Mode
-from .services.common import approved_private_endpoints, public_access
+from .compliance import graph_verdict_compliant
+from .model import SECURED_BY_PERIMETER, Caller, HardenRequest, Mode
+from .placement import all_subnets
+from .services.common import public_access
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -55,12 +52,6 @@ CLAIMS_CONTAINER = "harden-sweep-claims"
 
 # Verdicts that put a request on the queue.
 QUEUED_VERDICTS = frozenset({"not-compliant", "untagged-public", "unknown-tag"})
-# Types whose firewall rules Resource Graph's Resources table does not show (child resources).
-_RULES_IN_CHILDREN = frozenset({"microsoft.sql/servers", "microsoft.servicebus/namespaces",
-                                "microsoft.eventhub/namespaces", "microsoft.web/sites"})
-# Types that list private endpoint connections only as a child collection.
-_CONNECTIONS_IN_CHILDREN = frozenset({"microsoft.web/sites"})
-
 
 def graph_verdict(item: InventoryItem, settings: Settings) -> str:
     """``compliant``, ``not-compliant``, ``untagged-public``, ``untagged``, ``opted-out``,
@@ -80,22 +71,13 @@ def graph_verdict(item: InventoryItem, settings: Settings) -> str:
         return "unknown-tag"
     if mode is Mode.OFF:
         return "opted-out"
-    closed = access == DISABLED and item.exposure.default_action in (None, DENY)
-    if mode is Mode.PRIVATE:
-        if kind in _CONNECTIONS_IN_CHILDREN:
-            return "not-compliant"
-        endpoints = approved_private_endpoints(p.get("privateEndpointConnections"))
-        return "compliant" if closed and endpoints else "not-compliant"
-    if access == DISABLED:
-        return "compliant"
-    if kind in _RULES_IN_CHILDREN:
-        return "not-compliant"
-    acls = p.get("networkAcls") if isinstance(p.get("networkAcls"), Mapping) else {}
-    rules = acls.get("virtualNetworkRules") or p.get("virtualNetworkRules") or ()
-    present = {str(r.get("id", "")).lower() for r in rules if isinstance(r, Mapping)}
-    wanted = {s.lower() for s in settings.service_endpoint_subnet_ids}
-    deny = item.exposure.default_action == DENY
-    return "compliant" if wanted and deny and wanted <= present else "not-compliant"
+    row = {"id": item.id, "type": item.type, "location": item.location, "tags": dict(item.tags),
+           "properties": p}
+    proven = graph_verdict_compliant(
+        row, mode, endpoint_subnets_configured=bool(all_subnets(settings.private_endpoint_subnet_id,
+                                                                settings.private_endpoint_subnet_ids)),
+        service_endpoint_subnets=settings.service_endpoint_subnet_ids)
+    return "compliant" if proven else "not-compliant"
 
 
 class Claims(Protocol):

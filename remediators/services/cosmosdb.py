@@ -117,7 +117,11 @@ class CosmosDbRemediator(ServiceRemediator):
     )
 
     def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
-        account = arm.cosmosdb.database_accounts.get(resource_id.resource_group, resource_id.name).as_dict()
+        return self.state_from(arm.cosmosdb.database_accounts.get(resource_id.resource_group, resource_id.name)
+                               .as_dict(), resource_id)
+
+    def state_from(self, account: Mapping[str, Any], resource_id: ResourceId) -> ResourceState:
+        """The typed state of one ARM GET body (or a Resource Graph row of the same shape): no I/O."""
         p = props(account)
         public = public_access(p.get("publicNetworkAccess"))
         filter_enabled = p.get("isVirtualNetworkFilterEnabled") is True

@@ -42,7 +42,10 @@ class NetworkAclsRemediator(ServiceRemediator):
         return None
 
     def read(self, arm: ArmClients, resource_id: ResourceId) -> ResourceState:
-        resource = self.get(arm, resource_id)
+        return self.state_from(self.get(arm, resource_id), resource_id)
+
+    def state_from(self, resource: Mapping[str, Any], resource_id: ResourceId) -> ResourceState:
+        """The typed state of one ARM GET body (or a Resource Graph row of the same shape): no I/O."""
         p = props(resource)
         acls = p.get("networkAcls") or {}
         return ResourceState(

@@ -52,12 +52,28 @@ def test_private_endpoint_goes_to_the_spoke_of_the_resources_subscription(emulat
     assert pe["properties"]["subnet"]["id"].lower() == spoke.endpoint_subnet_id.lower()
 
 
-def test_service_endpoint_rules_name_only_the_resources_spoke(emulator, host, spokes):
+def test_every_configured_service_endpoint_subnet_is_allowed_in(emulator, host, spokes):
+    """HARDEN_SERVICE_ENDPOINT_SUBNET_IDS means what it says (issue 14 item 3): every subnet, from every
+    subscription, gets its rule; reach is the service's (Storage: the region and its pair), not the setting's."""
     hub, spoke = spokes
     account = seed_storage_account(emulator, spoke, "stspokeb01", tags={"harden": "service-endpoint"})
     assert deliver(host, emulator, account, "Microsoft.Storage/storageAccounts/write")["status"] == "hardened"
     rules = [r["id"].lower() for r in emulator.get(account)["properties"]["networkAcls"]["virtualNetworkRules"]]
-    assert rules == [spoke.workload_subnet_id.lower()]
+    assert sorted(rules) == sorted([hub.workload_subnet_id.lower(), spoke.workload_subnet_id.lower()])
+    emulator.clear_requests()
+    assert deliver(host, emulator, account, "Microsoft.Storage/storageAccounts/write")["status"] == "skipped"
+    assert not [r for r in emulator.writes() if r.resource_type != "Microsoft.ResourceGraph/resources"]
+
+
+def test_a_key_vault_in_another_region_takes_subnets_of_any_region(emulator, host, spokes):
+    """Seen: a westus vault with westeurope subnets failed "service endpoints are regional". Key Vault's
+    service endpoint is not bound to a region (service endpoints overview, "Limitations": only SQL)."""
+    hub, spoke = spokes
+    vault = seed_key_vault(emulator, spoke, "kv-spoke-b-westus", tags={"harden": "service-endpoint"})
+    relocate(emulator, vault, "westus")
+    assert deliver(host, emulator, vault, VAULT_WRITE)["status"] == "hardened"
+    rules = {r["id"].lower() for r in emulator.get(vault)["properties"]["networkAcls"]["virtualNetworkRules"]}
+    assert rules == {hub.workload_subnet_id.lower(), spoke.workload_subnet_id.lower()}
 
 
 def test_no_subnet_in_the_resources_region_fails_naming_the_region(emulator, host, spokes):

@@ -53,14 +53,17 @@ def test_sweep_queues_exactly_what_graph_does_not_show_compliant_and_never_write
 
     messages = host.sweep()
 
-    assert queued_ids(messages) == {open_kv, open_st, open_cosmos, untagged, odd_tag, bus}
+    # The hardened SQL server is queued too: its effective default (the 0.0.0.0 "Allow Azure services" rule)
+    # lives in servers/firewallRules, which the row does not show, so the row cannot prove it compliant
+    # (remediators/compliance.py); the worker's check then costs one read and writes nothing.
+    assert queued_ids(messages) == {open_kv, open_st, open_cosmos, untagged, odd_tag, bus, hardened_sql}
     assert arm_writes(emulator) == []  # the sweep enqueues; only the worker writes
     assert len([r for r in emulator.requests if r.resource_type == GRAPH]) == 1
     assert all(r.resource_type == GRAPH for r in emulator.requests)  # no per-resource GET
     [summary] = [n for n in emulator.notifications[before:] if n["type"] == SWEEP_EVENT_TYPE]
     data = summary["data"]
-    assert data["queued"] == 6 and data["alreadyQueued"] == 0 and data["total"] == 10
-    assert data["byVerdict"] == {"compliant": 3, "not-compliant": 4, "opted-out": 1, "unknown-tag": 1,
+    assert data["queued"] == 7 and data["alreadyQueued"] == 0 and data["total"] == 10
+    assert data["byVerdict"] == {"compliant": 2, "not-compliant": 5, "opted-out": 1, "unknown-tag": 1,
                                  "untagged-public": 1}
     assert data["bySubscription"] == {lz.subscription_id: data["byVerdict"]}
 

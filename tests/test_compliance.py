@@ -1,0 +1,177 @@
+"""One definition of compliance (issue 14 items 1 and 2): the sweep's prefilter never says more than the engine.
+
+The engine's check (remediators/compliance.py ``is_compliant``, through ``Engine.compliant``) decides from the
+resource's own GET body; the sweep's prefilter (``graph_verdict_compliant``) sees the Resource Graph row, which
+holds the same ``properties`` but not ``kind``/``sku`` nor child resources. A property-based test over generated
+shapes holds the prefilter to the engine: whenever the prefilter says compliant, the engine says so too.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from localdev.seeds import seed_key_vault
+from remediators import registry
+from remediators.compliance import graph_verdict_compliant, is_compliant
+from remediators.inventory import InventoryItem
+from remediators.model import Mode
+from remediators.private_link import private_endpoint_name
+from remediators.resource_id import ResourceId
+from remediators.settings import Settings
+from remediators.sweep import graph_verdict
+from tests.remediation import deliver
+
+SUB = "8f3c2a71-5b6d-4e0f-9a1b-2c3d4e5f6a7b"
+SUBNETS = tuple(f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/"
+                f"subnets/snet-{n}" for n in ("a", "b"))
+OTHER_SUBNET = f"/subscriptions/{SUB}/resourceGroups/rg-x/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
+TYPES = {"Microsoft.KeyVault/vaults": "kv", "Microsoft.Storage/storageAccounts": "st",
+         "Microsoft.DocumentDB/databaseAccounts": "cosmos", "Microsoft.Sql/servers": "sql",
+         "Microsoft.ServiceBus/namespaces": "sb", "Microsoft.EventHub/namespaces": "eh", "Microsoft.Web/sites": "app"}
+GROUPS = ("vault", "blob", "file", "queue", "table", "web", "dfs", "Sql", "MongoDB", "sqlServer", "namespace", "sites")
+STATES = ("Approved", "Pending", "Rejected", "Disconnected", None)
+
+shapes_tried = {"n": 0, "prefilter_compliant": 0}
+
+
+def _absent_or(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(st.just(None), strategy)
+
+
+@st.composite
+def resources(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the Resource Graph row, the ARM GET body of the same resource)."""
+    kind = draw(st.sampled_from(sorted(TYPES)))
+    name = f"{TYPES[kind]}shape{draw(st.integers(0, 3))}"
+    rid = f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/{kind}/{name}"
+    p: dict[str, Any] = {}
+    for key, value in (
+        ("publicNetworkAccess", _absent_or(st.sampled_from(["Enabled", "Disabled", "disabled", "SecuredByPerimeter",
+                                                            "Unknown"]))),
+        ("networkAcls", _absent_or(st.fixed_dictionaries({}, optional={
+            "defaultAction": st.sampled_from(["Allow", "Deny", "deny"]),
+            "virtualNetworkRules": st.lists(st.sampled_from([*SUBNETS, OTHER_SUBNET]).map(lambda s: {"id": s}),
+                                            max_size=3)}))),
+        ("isVirtualNetworkFilterEnabled", _absent_or(st.booleans())),
+        ("virtualNetworkRules", _absent_or(st.lists(st.sampled_from([*SUBNETS, OTHER_SUBNET])
+                                                    .map(lambda s: {"id": s}), max_size=3))),
+        ("ipRules", _absent_or(st.lists(st.sampled_from([{"ipAddressOrRange": "203.0.113.0/24"},
+                                                         {"ipAddressOrRange": "0.0.0.0"}]), max_size=2))),
+    ):
+        drawn = draw(value)
+        if drawn is not None:
+            p[key] = drawn
+    connections = []
+    for _ in range(draw(st.integers(0, 4))):
+        group = draw(st.sampled_from(GROUPS))
+        ours = draw(st.booleans())
+        pe = private_endpoint_name(name, group) if ours else f"someone-elses-{group}"
+        rg = draw(st.sampled_from(["rg-net", "rg-spoke", "rg-other"]))
+        state = draw(st.sampled_from(STATES))
+        connections.append({"properties": {
+            "privateEndpoint": {"id": f"/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Network/"
+                                      f"privateEndpoints/{pe}"},
+            "groupIds": [group],
+            "privateLinkServiceConnectionState": {"status": state} if state else {}}})
+    if connections or draw(st.booleans()):
+        p["privateEndpointConnections"] = connections
+    tags = {"harden": draw(st.sampled_from(["private", "service-endpoint"]))}
+    row = {"id": rid, "type": kind.lower(), "name": name, "location": "westeurope", "tags": tags, "properties": p}
+    body = {**row, "type": kind,
+            "kind": draw(st.sampled_from(["StorageV2", "BlobStorage", "BlockBlobStorage", "FileStorage",
+                                          "GlobalDocumentDB", "MongoDB"])),
+            "sku": {"name": draw(st.sampled_from(["Standard_LRS", "Standard_RAGRS", "Premium_LRS"]))}}
+    return row, body
+
+
+def _engine_says(body: dict[str, Any], mode: Mode, subnets: tuple[str, ...]) -> bool | None:
+    """The engine's verdict from the GET body, for services whose whole state is in it (else None)."""
+    service = registry.service_for(body["type"])
+    parse = getattr(service, "state_from", None)
+    if parse is None:
+        return None
+    state = parse(body, ResourceId.parse(body["id"]))
+    return is_compliant(state, mode, endpoint_subnets_configured=True, service_endpoint_subnets=subnets)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(resources(), st.sampled_from([SUBNETS, SUBNETS[:1], ()]))
+def test_the_prefilter_never_says_compliant_where_the_engine_would_not(shape, subnets):
+    row, body = shape
+    mode = Mode(row["tags"]["harden"])
+    shapes_tried["n"] += 1
+    prefilter = graph_verdict_compliant(row, mode, endpoint_subnets_configured=True,
+                                        service_endpoint_subnets=subnets)
+    if not prefilter:
+        return
+    shapes_tried["prefilter_compliant"] += 1
+    engine = _engine_says(body, mode, subnets)
+    assert engine is True, (row, mode)
+
+
+def test_print_how_many_shapes_were_tried():
+    print(f"\ncompliance property test: {shapes_tried['n']} generated resource shapes, "
+          f"{shapes_tried['prefilter_compliant']} judged compliant by the prefilter, "
+          "the engine agreeing on every one", file=sys.__stdout__)
+    assert shapes_tried["n"] >= 400
+
+
+def _item(properties: dict[str, Any], *, kind: str = "Microsoft.KeyVault/vaults", name: str = "kv-seen",
+          tag: str = "private") -> InventoryItem:
+    rid = f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/{kind}/{name}"
+    return InventoryItem(id=rid, name=name, type=kind, location="westeurope", subscription_id=SUB,
+                         resource_group="rg-app", tags={"harden": tag}, properties=properties)
+
+
+def _settings() -> Settings:
+    return Settings.from_env({"HARDEN_SUBSCRIPTION_IDS": SUB, "HARDEN_PRIVATE_ENDPOINT_SUBNET_ID": SUBNETS[0],
+                              "HARDEN_SERVICE_ENDPOINT_SUBNET_IDS": ",".join(SUBNETS),
+                              "HARDEN_DNS_ZONES_RESOURCE_GROUP_ID": f"/subscriptions/{SUB}/resourceGroups/rg-dns"})
+
+
+def _connection(endpoint_name: str, status: str = "Approved", rg: str = "rg-net") -> dict[str, Any]:
+    return {"properties": {"privateEndpoint": {"id": f"/subscriptions/{SUB}/resourceGroups/{rg}/providers/"
+                                                     f"Microsoft.Network/privateEndpoints/{endpoint_name}"},
+                           "privateLinkServiceConnectionState": {"status": status}}}
+
+
+def test_a_tagged_vault_without_network_acls_is_queued():
+    """Seen: the sweep called this vault closed (no networkAcls read as no firewall) and never queued it.
+    ARM treats absent networkAcls as defaultAction Allow, and so does the worker."""
+    item = _item({"publicNetworkAccess": "Disabled",
+                  "privateEndpointConnections": [_connection(private_endpoint_name("kv-seen", "vault"))]})
+    assert graph_verdict(item, _settings()) == "not-compliant"
+    closed = _item({"publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Deny"},
+                    "privateEndpointConnections": [_connection(private_endpoint_name("kv-seen", "vault"))]})
+    assert graph_verdict(closed, _settings()) == "compliant"
+
+
+def test_someone_elses_approved_endpoint_or_a_pending_one_does_not_make_it_private():
+    for connection in (_connection("pe-someone-else"), _connection(private_endpoint_name("kv-seen", "vault"),
+                                                                   status="Pending")):
+        item = _item({"publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Deny"},
+                      "privateEndpointConnections": [connection]})
+        assert graph_verdict(item, _settings()) == "not-compliant"
+
+
+def test_one_group_of_five_is_not_private():
+    item = _item({"publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Deny"},
+                  "privateEndpointConnections": [_connection(private_endpoint_name("stfive", "blob"))]},
+                 kind="Microsoft.Storage/storageAccounts", name="stfive")
+    assert graph_verdict(item, _settings()) == "not-compliant"
+
+
+def test_adding_a_spoke_subnet_changes_nothing_for_a_served_resource(emulator, lz, host, monkeypatch):
+    """Placement decides only where a NEW endpoint goes (issue 14 item 2): a resource hardened through one
+    subnet stays compliant when another subnet that placement now prefers is configured; no second endpoint."""
+    vault = seed_key_vault(emulator, lz, "kv-served", tags={"harden": "private"})
+    assert deliver(host, emulator, vault, "Microsoft.KeyVault/vaults/write")["status"] == "hardened"
+    # The workload subnet (same subscription and region as the vault) now comes first: placement picks it.
+    monkeypatch.setenv("HARDEN_PRIVATE_ENDPOINT_SUBNET_IDS", f"{lz.workload_subnet_id},{lz.endpoint_subnet_id}")
+    emulator.clear_requests()
+    outcome = deliver(host, emulator, vault, "Microsoft.KeyVault/vaults/write")
+    assert outcome["status"] == "skipped" and outcome["reasonCode"] == "already-compliant", outcome
+    assert [r for r in emulator.writes() if r.resource_type != "Microsoft.ResourceGraph/resources"] == []  # no 2nd PE
