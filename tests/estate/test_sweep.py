@@ -1,6 +1,8 @@
 """The timer-triggered sweep, below the host: Resource Graph → claims on Azurite blobs → the work queue."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
@@ -140,3 +142,32 @@ def test_a_failed_sweep_still_sends_its_summary_saying_it_failed(emulator, lz, s
     assert data["status"] == "failed" and data["queued"] == 0 and "no access" in data["error"]
     assert data["reason"].startswith("the sweep failed after 0 resources")
     assert sweep_host._peek() == []  # nothing queued
+
+
+def test_a_deleted_endpoint_is_found_by_the_sweep_and_rebuilt(emulator, lz, sweep_host, monkeypatch):
+    """Issue 14 item 8: deleting an endpoint that serves a hardened resource raises no event we listen to
+    (a delete event names only the endpoint, which can no longer be read to find its target). The sweep
+    finds it: the resource's row loses the connection (Private Link removes it with the endpoint), so the
+    prefilter no longer proves it served and queues it; the worker builds the endpoint again."""
+    from azure.identity import DefaultAzureCredential
+
+    from remediators.arm import ArmClients
+    from tests.estate.test_cli import PIPELINE_CLIENT_ID
+
+    host = sweep_host
+    vault = seed_key_vault(emulator, lz, "kv-sweep-pe-gone", tags={"harden": "private"})
+    assert deliver(host, emulator, vault, "Microsoft.KeyVault/vaults/write")["status"] == "hardened"
+    assert host.sweep() == []  # served: nothing to queue
+    [endpoint] = [r.path for r in emulator.writes() if r.resource_type == "Microsoft.Network/privateEndpoints"
+                  and r.method == "PUT"]
+    # Someone deletes our endpoint (a user with rights on the endpoint subnet's resource group).
+    remediator = os.environ["AZURE_CLIENT_ID"]
+    monkeypatch.setenv("AZURE_CLIENT_ID", PIPELINE_CLIENT_ID)
+    pe_rg, pe_name = endpoint.split("/")[4], endpoint.rsplit("/", 1)[1]
+    ArmClients(DefaultAzureCredential(), lz.subscription_id, endpoint=emulator.url, polling_interval=0) \
+        .network.private_endpoints.begin_delete(pe_rg, pe_name).result()
+    monkeypatch.setenv("AZURE_CLIENT_ID", remediator)
+    assert queued_ids(host.sweep()) == {vault}
+    host.run_queue()
+    assert emulator.get(endpoint) is not None  # built again
+    assert (emulator.get(vault)["properties"].get("publicNetworkAccess") or "") == "Disabled"
