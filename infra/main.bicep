@@ -189,6 +189,7 @@ var builtInRoles = {
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 }
 
 // The remediator must never harden itself.
@@ -237,6 +238,7 @@ var dnsZonesResourceGroupId = '/subscriptions/${dnsZonesGroup.subscriptionId}/re
 var storageEndpointGroups = [
   'blob'
   'queue'
+  'table' // the change history (remediators/history.py)
 ]
 var appPublicNetworkAccess = (eventDelivery == 'AzureFunction' || !empty(deployerIpAddress)) ? 'Enabled' : 'Disabled'
 
@@ -350,6 +352,11 @@ module storage 'modules/storage/function-storage.bicep' = {
         principalId: identity.outputs.principalId
         roleDefinitionId: builtInRoles.storageQueueDataContributor
         description: 'Remediator: the work queue trigger and output binding, and the poison queue.'
+      }
+      {
+        principalId: identity.outputs.principalId
+        roleDefinitionId: builtInRoles.storageTableDataContributor
+        description: 'Remediator: the change history table (hardenhistory), written per outcome, pruned by retention.'
       }
     ]
     containerRoleAssignments: [

@@ -1,8 +1,9 @@
-"""Start Azurite's queue and blob services from the project's node_modules.
+"""Start Azurite's queue, blob and table services from the project's node_modules.
 
 The queue service carries the work queue; the blob service carries the
 per-VNet leases that serialise subnet writes across instances
-(``remediators/vnet_lease.py``).
+(``remediators/vnet_lease.py``); the table service holds the change history
+(``remediators/history.py``).
 """
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def connection_string(queue_port: int, blob_port: int | None = None) -> str:
+def connection_string(queue_port: int, blob_port: int | None = None, table_port: int | None = None) -> str:
     blob = f"BlobEndpoint=http://127.0.0.1:{blob_port}/{ACCOUNT};" if blob_port else ""
+    table = f"TableEndpoint=http://127.0.0.1:{table_port}/{ACCOUNT};" if table_port else ""
     return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={WELL_KNOWN_KEY};"
-            f"QueueEndpoint=http://127.0.0.1:{queue_port}/{ACCOUNT};{blob}")
+            f"QueueEndpoint=http://127.0.0.1:{queue_port}/{ACCOUNT};{blob}{table}")
 
 
 def _binary(name: str) -> Path:
@@ -78,8 +80,9 @@ def _service(name: str, host_flag: str, port_flag: str, workdir: str) -> Iterato
 
 @contextmanager
 def running_azurite() -> Iterator[str]:
-    """Run azurite-queue and azurite-blob on free ports; yields the connection string."""
+    """Run azurite-queue, azurite-blob and azurite-table on free ports; yields the connection string."""
     with tempfile.TemporaryDirectory(prefix="azurite-") as workdir, ExitStack() as stack:
         queue_port = stack.enter_context(_service("azurite-queue", "--queueHost", "--queuePort", workdir))
         blob_port = stack.enter_context(_service("azurite-blob", "--blobHost", "--blobPort", workdir))
-        yield connection_string(queue_port, blob_port)
+        table_port = stack.enter_context(_service("azurite-table", "--tableHost", "--tablePort", workdir))
+        yield connection_string(queue_port, blob_port, table_port)

@@ -140,6 +140,31 @@ def _run_doctor(args: argparse.Namespace, ctx: Context) -> int:
     return doctor.main(ctx.environ, output=args.output, out=ctx.stdout)
 
 
+def _history_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("resource_id", help="the resource whose timeline to show")
+    parser.add_argument("--output", "-o", choices=("table", "json"), default="table")
+    parser.add_argument("--limit", type=_positive_int, default=50, help="newest entries shown (default 50)")
+
+
+def _run_history(args: argparse.Namespace, ctx: Context) -> int:
+    from azure.core.exceptions import AzureError
+
+    from .history import history_from_environment, render_timeline
+
+    history = history_from_environment(ctx.environ)
+    if history is None:
+        raise CliError("no change history to read", "AzureWebJobsStorage is not set",
+                       "set AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName to the "
+                       "app's storage account, as the function app has it")
+    try:
+        timeline = history.list_for(args.resource_id, limit=args.limit)
+    except AzureError as exc:
+        raise CliError("cannot read the change history", f"{type(exc).__name__}: {exc}",
+                       "give the identity Storage Table Data Reader on the app's storage account") from exc
+    ctx.stdout.write(render_timeline(args.resource_id, timeline, output=args.output))
+    return EXIT_COMPLIANT
+
+
 VERBS: tuple[Verb, ...] = (
     Verb("scan", "every handled resource in scope and the engine's verdict; writes nothing", _run_scan,
          scope=True, settings=_settings_keys(writes=False)),
@@ -149,6 +174,8 @@ VERBS: tuple[Verb, ...] = (
          _apply_arguments, scope=True, settings=_settings_keys(writes=True)),
     Verb("doctor", "check a deployment read-only (reads the azd environment's variables)", _run_doctor,
          _doctor_arguments, output=False),
+    Verb("history", "what this tool did to one resource, newest first (the change history)", _run_history,
+         _history_arguments, output=False),
 )
 
 

@@ -77,11 +77,13 @@ class Engine:
             outcome = self.evaluate(request)
         except HardeningFailed as failure:
             self._notifier.publish(failure.outcome)
+            _record(failure.outcome)
             raise
         if outcome.reason_code in _UNTAGGED and not self._settings.report_untagged:
             logger.info("Untagged, not reported (HARDEN_UNTAGGED=ignore): %s", outcome.resource_id)
         else:
             self._notifier.publish(outcome)
+        _record(outcome)
         return outcome
 
     def evaluate(self, request: HardenRequest) -> Outcome:
@@ -340,6 +342,15 @@ def _concurrent_change(execution: Execution) -> str | None:
             code, message, status = _error_parts(error)
             return f"step {change.step} ({change.target}) got {status} {code}: {message}"
     return None
+
+
+def _record(outcome: Outcome) -> None:
+    """Write the outcome to the change history (remediators/history.py); never raises for Azure."""
+    from .history import history_from_environment
+
+    history = history_from_environment()
+    if history is not None:
+        history.record(outcome)
 
 
 def _error_parts(exc: HttpResponseError) -> tuple[str, str, int]:

@@ -46,6 +46,7 @@ BUILT_IN_ROLES = {
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
     "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a": "Storage Queue Data Message Sender",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
     "d5a91429-5739-47e2-a06b-3470a27159e7": "EventGrid Data Sender",
@@ -555,7 +556,8 @@ def test_role_assignments_use_the_expected_built_in_roles():
     storage = _module_call("storage").params
     identity_roles = {BUILT_IN_ROLES[roles[bt.accessor_chain(a["roleDefinitionId"])[1]]]
                       for a in storage["accountRoleAssignments"]}
-    assert identity_roles == {"Storage Blob Data Owner", "Storage Queue Data Contributor"}
+    assert identity_roles == {"Storage Blob Data Owner", "Storage Queue Data Contributor",
+                              "Storage Table Data Contributor"}
     for path, name in [(MONITORING, "Monitoring Metrics Publisher"), (NOTIFICATION_TOPIC, "EventGrid Data Sender")]:
         role_vars = [v for v in bt.parse(path)["variables"].values() if v["value"] in BUILT_IN_ROLES]
         assert [BUILT_IN_ROLES[v["value"]] for v in role_vars] == [name]
@@ -923,7 +925,7 @@ def test_app_reaches_its_storage_through_private_endpoints():
     call = _module_call("storageEndpoints")
     assert call.path == PRIVATE_ENDPOINT
     assert call.loop["detail"]["array_name"] == "storageEndpointGroups"
-    assert bt.variable(bt.MAIN, "storageEndpointGroups") == ["blob", "queue"]
+    assert bt.variable(bt.MAIN, "storageEndpointGroups") == ["blob", "queue", "table"]
     assert bt.accessor_chain(call.params["targetResourceId"]) == ["storage", "outputs", "resourceId"]
     assert call.params["subnetResourceId"] == "effectivePrivateEndpointSubnetResourceId"
     (zone,) = call.params["privateDnsZoneResourceIds"]
