@@ -181,7 +181,7 @@ def render_timeline(resource_id: str, timeline: list[dict[str, Any]], *, output:
         lines.append(f"{entry.get('time')}  {entry.get('status')} ({entry.get('reasonCode')}), after a write by {who}")
         lines.append(f"    {entry.get('reason')}")
         for change in entry.get("changes") or ():
-            lines.append(f"    step {change.get('step')}: {change.get('summary')}")
+            lines.append(f"    step {change.get('step')}: {change.get('change')}")
             lines.append(f"      before: {json.dumps(change.get('before'), default=str)}")
             lines.append(f"      after:  {json.dumps(change.get('after'), default=str)}")
     return "\n".join(lines) + "\n"
