@@ -79,7 +79,28 @@ def main() -> int:
             return 1
         settled = not emu.writes()
         scan_estate("after the hardening", lz.subscription_id)
+        show_the_people_loop(first)
         return 0 if settled else 1
+
+
+def show_the_people_loop(outcomes: list[dict]) -> None:
+    """What the owner of one hardened resource reads, and the history anyone can ask for."""
+    import json
+
+    from remediators.cli import main as cli
+    from remediators.messages import render
+
+    hardened = next((d for d in outcomes if d["status"] == "hardened"), None)
+    if hardened is None:
+        return
+    print("\nThe email its owner would get (remediators/messages.py; Teams and Slack get the same facts):\n")
+    email = render(hardened, channel="email")
+    print(f"Subject: {email['subject']}\n\n{email['plainText']}")
+    card = render(hardened, channel="teams")["attachments"][0]["content"]
+    print(f"Teams card: Adaptive Card {card['version']} with {len(card['body'])} text blocks, "
+          f"{len(json.dumps(card))} bytes")
+    print(f"\n$ paas-hardener history {hardened['resourceId']}")
+    cli(["history", hardened["resourceId"]])
 
 
 def scan_estate(when: str, subscription_id: str) -> None:
