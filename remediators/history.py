@@ -32,6 +32,7 @@ from typing import Any, Mapping
 
 from azure.core.exceptions import AzureError, ResourceExistsError
 
+from .host_storage import service_client
 from .model import Outcome, Status
 from .notify import outcome_data
 
@@ -152,17 +153,12 @@ def _history_for(values: tuple[str, ...]) -> History | None:
     from azure.data.tables import TableServiceClient
 
     days = float(retention) if retention else DEFAULT_RETENTION_DAYS
-    if connection_string:
-        if "tableendpoint=" not in connection_string.lower() and "devstoreaccount1" in connection_string:
-            logger.warning("AzureWebJobsStorage has no TableEndpoint (Azurite's table service): no history")
-            return None
-        service = TableServiceClient.from_connection_string(connection_string)
-    elif table_uri or account:
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(managed_identity_client_id=storage_client_id or client_id or None)
-        service = TableServiceClient(table_uri or f"https://{account}.table.core.windows.net", credential=credential)
-    else:
+    if "devstoreaccount1" in connection_string and "tableendpoint=" not in connection_string.lower():
+        logger.warning("AzureWebJobsStorage has no TableEndpoint (Azurite's table service): no history")
+        return None
+    service = service_client(TableServiceClient, "table", connection_string=connection_string, service_uri=table_uri,
+                             account=account, storage_client_id=storage_client_id, client_id=client_id)
+    if service is None:
         logger.info("AzureWebJobsStorage is not set: outcomes are not written to the history")
         return None
     return History(service.get_table_client(TABLE), retention_days=days)

@@ -41,6 +41,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
+from .host_storage import service_client
+
 logger = logging.getLogger(__name__)
 
 CONTAINER = "paas-hardener-vnet-leases"
@@ -212,15 +214,9 @@ def _lease_for(values: tuple[str, ...]) -> VnetLease | None:
     connection_string, blob_uri, account, storage_client_id, client_id = values
     from azure.storage.blob import BlobServiceClient
 
-    if connection_string:
-        service = BlobServiceClient.from_connection_string(connection_string)
-    elif blob_uri or account:
-        # Identity-based host storage: the same managed identity the host uses for it.
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(managed_identity_client_id=storage_client_id or client_id or None)
-        service = BlobServiceClient(blob_uri or f"https://{account}.blob.core.windows.net", credential=credential)
-    else:
+    service = service_client(BlobServiceClient, "blob", connection_string=connection_string, service_uri=blob_uri,
+                             account=account, storage_client_id=storage_client_id, client_id=client_id)
+    if service is None:
         logger.warning("AzureWebJobsStorage is not set: subnet writes are serialised within this process only")
         return None
     return VnetLease(service.get_container_client(CONTAINER))

@@ -2,33 +2,16 @@
 output that agrees with itself, and the polish. Real CLI, real clients, the emulator."""
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
 import uuid
 
-import pytest
 
-from localdev.landing_zone import LandingZone
 from localdev.seeds import seed_key_vault, seed_service_bus_namespace, seed_storage_account, seed_web_app
-from remediators.cli import main
 from remediators.runtime import credential_for
-from tests.estate.test_cli import PIPELINE_CLIENT_ID
+from tests.estate.test_cli import PIPELINE_CLIENT_ID, pipeline_identity, run  # noqa: F401 (autouse fixture)
 
 GRAPH = "Microsoft.ResourceGraph/resources"
-
-
-@pytest.fixture(autouse=True)
-def pipeline_identity(lz: LandingZone, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("AZURE_CLIENT_ID", PIPELINE_CLIENT_ID)
-    return PIPELINE_CLIENT_ID
-
-
-def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), environ=dict(os.environ), stdin=io.StringIO(stdin), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def assert_one_error_line(code: int, out: str, err: str, *needles: str) -> str:
