@@ -57,6 +57,11 @@ _IMPLICIT_NAMES = frozenset({"allow all", "deny all"})
 FIRST_PRIORITY = 1000
 # Plans whose apps cannot have private endpoints (properties.sku of the site).
 NO_PRIVATE_LINK_SKUS = frozenset({"free", "shared", "dynamic"})
+# App Service Environment v2 (the Isolated plan): Learn's list of plans whose apps take private endpoints
+# names IsolatedV2, not Isolated (learn.microsoft.com/azure/app-service/overview-private-endpoint), while
+# the built-in policy "App Service apps should use a SKU that supports private link" (546fe8d2, v4.1.0)
+# lists both. We model the stricter: reported, never attempted. An ASEv2 app lives in its own VNet already.
+ASE_V2_SKU = "isolated"
 
 
 def is_implicit(rule: Mapping[str, Any]) -> bool:
@@ -144,6 +149,11 @@ class WebAppRemediator(ServiceRemediator):
                 unsupported = (f"Basic plan or higher required: this app runs on the {sku} plan, which has no private "
                                "endpoints (Functions need Flex Consumption, Elastic Premium or a Dedicated plan); "
                                "move it to such a plan, use harden=service-endpoint, or tag it harden=off")
+            elif sku.lower() == ASE_V2_SKU:
+                unsupported = ("App Service Environment v2 (Isolated plan): private endpoints are documented for "
+                               "IsolatedV2, not Isolated; the app is reachable only through its ASE's network "
+                               "already. Restrict it on the ASE (internal load balancer), use harden=service-endpoint, "
+                               "or tag it harden=off")
             else:
                 connections = [c.as_dict() for c in apps.get_private_endpoint_connection_list(group, name)]
         elif mode is Mode.SERVICE_ENDPOINT or (tag is None and public == ENABLED):

@@ -141,6 +141,17 @@ def test_plans_without_private_endpoints_are_unsupported_for_private_only(host, 
     assert deliver(host, emulator, rid, OPERATION)["status"] == "hardened"
 
 
+def test_an_app_service_environment_v2_app_is_unsupported_for_private(host, emulator, lz):
+    """Issue 14 item 5: Isolated (ASEv2) is not among Learn's plans with private endpoints."""
+    rid = seed(emulator, lz, "app-ase-v2", {"harden": "private"}, sku="Isolated")
+    emulator.clear_requests()
+    outcome = deliver(host, emulator, rid, OPERATION)
+    assert (outcome["status"], outcome["reasonCode"]) == ("unsupported", "unsupported"), outcome
+    assert "App Service Environment v2" in outcome["reason"] and emulator.writes() == []
+    rid = seed(emulator, lz, "app-ase-v3", {"harden": "private"}, sku="IsolatedV2")
+    assert deliver(host, emulator, rid, OPERATION)["status"] == "hardened"
+
+
 def test_the_remediators_own_function_app_is_never_touched(host, emulator, lz, monkeypatch):
     # What App Service sets in every app; the settings derive the app's own site id from them.
     monkeypatch.setenv("WEBSITE_SITE_NAME", "func-paas-hardener")
