@@ -44,6 +44,8 @@ bench: setup
 	$(PY) benchmarks/bench_burst.py
 	$(PY) benchmarks/bench_multiprocess.py
 	$(PY) benchmarks/bench_latency.py
+	$(PY) benchmarks/simulate.py
+	$(PY) benchmarks/soak.py
 
 # checkov pins its own Bicep parser, so it lives in a venv of its own (pinned: requirements-checkov.txt).
 $(CHECKOV): requirements-checkov.txt
