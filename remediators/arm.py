@@ -146,6 +146,11 @@ class ArmClients:
         return client_class(self._credential, self.subscription_id, **self._options)
 
     @cached_property
+    def resources(self) -> Any:
+        from azure.mgmt.resource.resources import ResourceManagementClient
+        return self._build(ResourceManagementClient)
+
+    @cached_property
     def network(self) -> Any:
         from azure.mgmt.network import NetworkManagementClient
         return self._build(NetworkManagementClient)

@@ -165,6 +165,59 @@ def _run_history(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_COMPLIANT
 
 
+def _revert_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("resource_id", help="the resource to put back as it was before this tool changed it")
+    parser.add_argument("--yes", "-y", action="store_true", help="apply the plan (without it, only show it)")
+    parser.add_argument("--remove-created", action="store_true",
+                        help="also delete the private endpoints this tool created for the resource")
+    parser.add_argument("--output", "-o", choices=("table", "json"), default="table")
+
+
+def _run_revert(args: argparse.Namespace, ctx: Context) -> int:
+    """Plan (and with --yes apply) a revert; 0 reverted or nothing to revert, 1 planned only or failed."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    from .history import history_from_environment
+    from .model import Caller, Status
+    from .revert import render
+    from .runtime import engine_for
+
+    history = history_from_environment(ctx.environ)
+    if history is None:
+        raise CliError("no change history to revert from", "AzureWebJobsStorage is not set",
+                       "set AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName to the "
+                       "app's storage account, as the function app has it")
+    settings = settings_from(args, ctx.environ, Scope.for_resource(_valid_id(args)))
+    engine = engine_for(dataclasses.replace(settings, dry_run=False))
+    who = ctx.environ.get("AZURE_CLIENT_ID") or ctx.environ.get("USER") or "unknown"
+    try:
+        outcome = engine.revert(args.resource_id, history=history, apply=args.yes, remove_created=args.remove_created,
+                                caller=Caller(name=f"paas-hardener revert ({who})"))
+    except LookupError as exc:
+        raise CliError("not a handled resource", str(exc), "give the id of a resource this tool hardens") from exc
+    except ResourceNotFoundError as exc:
+        raise CliError(f"resource not found: {args.resource_id}", "ARM answered 404",
+                       "check the id (az resource show --ids ...) and that the identity can read it") from exc
+    except AzureError as exc:
+        explained = explain(exc, ctx.environ, args)
+        if explained is None and type(exc).__module__.startswith("azure.data.tables"):
+            raise CliError("cannot read the change history", f"{type(exc).__name__}: {exc}",
+                           "give the identity Storage Table Data Reader on the app's storage account") from exc
+        raise
+    ctx.stdout.write(render(outcome, output=args.output))
+    if outcome.status is Status.PLANNED:
+        ctx.stderr.write("Nothing changed: run again with --yes to apply this plan.\n")
+    return EXIT_COMPLIANT if outcome.status in (Status.REVERTED, Status.SKIPPED) else EXIT_FINDINGS
+
+
+def _valid_id(args: argparse.Namespace) -> str:
+    try:
+        Scope.for_resource(args.resource_id)
+    except InvalidScope as exc:
+        raise CliError("invalid resource id", str(exc), "give a full ARM resource id") from exc
+    return args.resource_id
+
+
 VERBS: tuple[Verb, ...] = (
     Verb("scan", "every handled resource in scope and the engine's verdict; writes nothing", _run_scan,
          scope=True, settings=_settings_keys(writes=False)),
@@ -176,6 +229,8 @@ VERBS: tuple[Verb, ...] = (
          _doctor_arguments, output=False),
     Verb("history", "what this tool did to one resource, newest first (the change history)", _run_history,
          _history_arguments, output=False),
+    Verb("revert", "put a resource back as it was before this tool changed it (harden=off first); --yes applies",
+         _run_revert, _revert_arguments, output=False, settings=_settings_keys(writes=True)),
 )
 
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Callable
+import uuid
+from typing import Any, Callable
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
-from . import registry
+from . import registry, revert
 from .arm import ArmClients, error_code_of
 from .cloud import CloudMetadataError, ZoneNotOffered
 from .compliance import is_compliant
 from .executor import Execution, execute
-from .model import DENY, TAG_NAME, Change, HardenRequest, Mode, Outcome, Phase, ResourceState, Status, requested_mode
+from .model import DENY, TAG_NAME, Caller, Change, HardenRequest, Mode, Outcome, Phase, ResourceState, Status, requested_mode
 from .network import LockoutRisk, NetworkPlanner
 from .notify import Notifier
 from .placement import SubnetPlacement, all_subnets
@@ -113,6 +114,70 @@ class Engine:
         if service is None:
             raise LookupError(f"{rid.type} is not a resource type paas-hardener handles")
         return service.read(self._clients_for(rid.subscription_id), rid)
+
+    def revert(self, resource_id: str, *, history: Any, apply: bool, remove_created: bool = False,
+               caller: Caller | None = None) -> Outcome:
+        """Undo what this tool recorded for one resource (remediators/revert.py): ``harden=off`` first,
+        then the resource's own settings as they were, then (``remove_created``) the endpoints we made.
+
+        ``apply=False`` plans and writes nothing (``planned``, not recorded); an applied revert is
+        published and recorded like any outcome.
+
+        :param history: The change history (:class:`remediators.history.History`).
+        :raises InvalidResourceId: Not a resource id.
+        :raises LookupError: Not a type this app handles.
+        :raises ~azure.core.exceptions.HttpResponseError: ARM's answer to the reads (404, 403, ...).
+        """
+        rid = ResourceId.parse(resource_id)
+        service = registry.service_for(rid.type)
+        if service is None:
+            raise LookupError(f"{rid.type} is not a resource type paas-hardener handles")
+        request = HardenRequest(resource_id, f"revert-{uuid.uuid4()}", "paas-hardener revert",
+                                caller=caller or Caller(name="paas-hardener revert"))
+        kind = service.spec.resource_type
+        recorded = revert.recorded_changes(resource_id, history.list_for(resource_id, limit=1000))
+        arm = self._clients_for(rid.subscription_id)
+        state = service.read(arm, rid)
+        tag, _ = requested_mode(state.tags)
+        changes: list[Change] = []
+        if not recorded.empty:
+            changes = [c for c in [revert.tag_off_change(arm, str(rid), state.tags)] if c is not None]
+            changes += service.plan_restore(arm, rid, recorded)
+            if remove_created:
+                changes += revert.endpoint_delete_changes(self._clients_for, recorded)
+        if not changes:
+            why = "no change of this tool's is recorded since the last revert" if recorded.empty else \
+                "its settings are already as they were before this tool changed them"
+            return Outcome(Status.SKIPPED, resource_id, "nothing-to-revert", f"nothing to revert: {why}", request,
+                           kind, tag)
+        plan = [dataclasses.replace(c, step=i, after_steps=(i - 1,) if i > 1 else ())
+                for i, c in enumerate(changes, 1)]
+        kept = revert.describe_kept(recorded, endpoints_removed=remove_created)
+        if not apply:
+            return Outcome(Status.PLANNED, resource_id, "revert-planned",
+                           f"{len(plan)} change(s) planned to undo {recorded.outcomes} recorded hardening(s), none "
+                           f"made{kept}", request, kind, tag, tuple(plan))
+        done: list[Change] = []
+        outcome = None
+        for change in plan:  # one at a time, in order: public access returns before any endpoint goes
+            try:
+                change.apply()
+            except (AzureError, ValueError) as exc:
+                not_done = tuple((c, "failed: " + _error_text(exc) if c is change else f"needs step {change.step}")
+                                 for c in plan[len(done):])
+                outcome = Outcome(Status.FAILED, resource_id, "revert-failed",
+                                  f"step {change.step} ({change.summary}) failed after {len(done)} change(s): "
+                                  f"{_error_text(exc)}; run the revert again", request, kind, tag, tuple(done),
+                                  not_done=not_done)
+                break
+            done.append(change)
+        if outcome is None:
+            outcome = Outcome(Status.REVERTED, resource_id, revert.REVERTED,
+                              f"{len(done)} change(s) made: the settings are as they were before this tool "
+                              f"changed them, and harden=off keeps them so{kept}", request, kind, "off", tuple(done))
+        self._notifier.publish(outcome)
+        history.record(outcome)
+        return outcome
 
     def _evaluate(self, request: HardenRequest, *, apply: bool, replanned: bool = False) -> Outcome:
         def result(status: Status, code: str, reason: str, *, resource_type: str | None = None) -> Outcome:

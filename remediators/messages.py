@@ -30,6 +30,7 @@ _HEADLINES = {
     "unsupported": "This resource cannot be hardened as tagged",
     "planned": "Hardening planned (dry run): nothing was changed",
     "skipped": "Nothing was changed",
+    "reverted": "The hardening was reverted: the settings are as they were",
 }
 DEFAULT_SKIP = frozenset({"already-compliant", "untagged", "untagged-public", "resource-gone", "opted-out"})
 DEFAULT_TAGS = ("harden-notify", "owner", "OwnerContact")

@@ -51,6 +51,8 @@ class Phase(enum.IntEnum):
     endpoint before a firewall rule names it, and public access goes last.
     """
 
+    #: A revert's first step: harden=off (remediators/revert.py).
+    TAG = 5
     SUBNET_SERVICE_ENDPOINT = 10
     PRIVATE_DNS_ZONE = 20
     PRIVATE_DNS_LINK = 21
@@ -60,6 +62,8 @@ class Phase(enum.IntEnum):
     #: Removing an allow-everything rule (SQL's 0.0.0.0): after the rules that replace it.
     FIREWALL_CLEANUP = 45
     PUBLIC_ACCESS = 50
+    #: A revert's last step, with --remove-created: the endpoints this tool made.
+    ENDPOINT_REMOVAL = 60
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,8 @@ class Status(str, enum.Enum):
     SKIPPED = "skipped"
     UNSUPPORTED = "unsupported"
     FAILED = "failed"
+    #: A revert (remediators/revert.py) put the resource's settings back.
+    REVERTED = "reverted"
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,15 @@ dry run, notifications) lives in the engine.
 from __future__ import annotations
 
 import abc
-from typing import ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar, Sequence
 
 from ..arm import ArmClients
 from ..model import Change, ResourceState
 from ..resource_id import ResourceId
 from ..spec import ServiceSpec
+
+if TYPE_CHECKING:
+    from ..revert import Recorded
 
 
 class ServiceRemediator(abc.ABC):
@@ -41,4 +44,13 @@ class ServiceRemediator(abc.ABC):
         """``harden=service-endpoint``: allow these subnets, deny everything else.
 
         Existing rules are kept; public network access stays enabled.
+        """
+
+    @abc.abstractmethod
+    def plan_restore(self, arm: ArmClients, resource_id: ResourceId, recorded: Recorded) -> list[Change]:
+        """A revert (remediators/revert.py): this resource's own settings back as ``recorded`` says.
+
+        Public access and the default as they were before our first change, the rules we added
+        taken out, the rules we removed put back; every rule anyone else made is kept. Reads the
+        resource as it is now; a setting already as recorded plans nothing.
         """

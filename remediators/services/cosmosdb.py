@@ -62,6 +62,11 @@ from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
 from .base import ServiceRemediator
 from .common import approved_private_endpoints, lower_ids, missing_subnets, props, public_access, tags_of
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..revert import Recorded
+
 AZURE_DATACENTERS = frozenset({"0.0.0.0", "0.0.0.0/32"})
 _API_CAPABILITIES = (("enablecassandra", "Cassandra"), ("enablegremlin", "Gremlin"), ("enabletable", "Table"))
 _ALSO_SQL = frozenset({"Gremlin", "Table"})
@@ -136,7 +141,7 @@ class CosmosDbRemediator(ServiceRemediator):
             vnet_rule_subnet_ids=lower_ids(r.get("id") for r in vnet_rules) if filter_enabled else frozenset(),
             private_endpoint_ids=approved_private_endpoints(p.get("privateEndpointConnections")),
             private_link_groups=tuple(self.spec.group(g) for g in api_groups(account.get("kind"), p.get("capabilities"))),
-            raw={"virtualNetworkRules": vnet_rules, "ipRules": ip_rules},
+            raw={"virtualNetworkRules": vnet_rules, "ipRules": ip_rules, "isVirtualNetworkFilterEnabled": filter_enabled},
         )
 
     def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:
@@ -159,15 +164,33 @@ class CosmosDbRemediator(ServiceRemediator):
         ip_rules = state.raw["ipRules"]
         present = lower_ids(r.get("id") for r in state.raw["virtualNetworkRules"])
         before = {"effectiveDefault": state.default_action,
+                  "isVirtualNetworkFilterEnabled": bool(state.raw.get("isVirtualNetworkFilterEnabled")),
                   "virtualNetworkRules": sorted(present),
                   "ipRules": [r.get("ipAddressOrRange") for r in ip_rules]}
         after = {"effectiveDefault": DENY,
+                 "isVirtualNetworkFilterEnabled": True,
                  "virtualNetworkRules": sorted(present | {s.lower() for s in subnet_ids}),
                  "ipRules": [r.get("ipAddressOrRange") for r in ip_rules if not allows_azure_datacenters(r)]}
         return [self._patch(arm, state.id, Phase.FIREWALL_RULES,
                             "enable the VNet filter, allow the service-endpoint subnets, "
                             "drop the Azure-datacenters IP rule (other IP rules kept)",
                             lambda p: _vnet_rule_properties(p, subnet_ids), before, after)]
+
+    def plan_restore(self, arm: ArmClients, resource_id: ResourceId, recorded: Recorded) -> list[Change]:
+        p = props(arm.cosmosdb.database_accounts.get(resource_id.resource_group, resource_id.name).as_dict())
+        restored = _restored_properties(p, recorded)
+        before, after = {}, {}
+        for key, value in restored.items():
+            now = _comparable(key, p.get(key))
+            if now != _comparable(key, value):
+                before[key], after[key] = now, _comparable(key, value)
+        if not after:
+            return []
+        return [self._patch(arm, resource_id, Phase.PUBLIC_ACCESS if "publicNetworkAccess" in after
+                            else Phase.FIREWALL_RULES,
+                            "restore public network access and the firewall as they were before hardening "
+                            "(rules others added kept)", lambda fresh: _restored_properties(fresh, recorded),
+                            before, after)]
 
     @staticmethod
     def _patch(arm: ArmClients, rid: ResourceId, phase: Phase, summary: str,
@@ -202,3 +225,32 @@ def _vnet_rule_properties(p: Mapping[str, Any], subnet_ids: Sequence[str]) -> di
     return {"isVirtualNetworkFilterEnabled": True,
             "virtualNetworkRules": [*vnet_rules, *new_rules],
             "ipRules": [r for r in p.get("ipRules") or () if not allows_azure_datacenters(r)]}
+
+
+def _restored_properties(p: Mapping[str, Any], recorded: Recorded) -> dict[str, Any]:
+    """A revert's PATCH: the rules we added out, the 0.0.0.0 rules we removed back, switches as recorded."""
+    from ..revert import without
+
+    vnet_rules = without(p.get("virtualNetworkRules") or (), recorded.subnets_added, lambda r: r.get("id"))
+    ip_rules = without(p.get("ipRules") or (), {v.lower() for v in recorded.ip_rules_added},
+                       lambda r: r.get("ipAddressOrRange"))
+    present = {str(r.get("ipAddressOrRange")) for r in ip_rules}
+    ip_rules += [{"ipAddressOrRange": v} for v in recorded.ip_rules_removed if v not in present]
+    restored: dict[str, Any] = {"virtualNetworkRules": vnet_rules, "ipRules": ip_rules}
+    if "isVirtualNetworkFilterEnabled" in recorded.flags:
+        restored["isVirtualNetworkFilterEnabled"] = bool(recorded.flags["isVirtualNetworkFilterEnabled"])
+    elif recorded.subnets_added and not vnet_rules:  # recorded before the flag was: no rule left, no filter
+        restored["isVirtualNetworkFilterEnabled"] = False
+    if recorded.public_network_access:
+        restored["publicNetworkAccess"] = recorded.public_network_access
+    return restored
+
+
+def _comparable(key: str, value: Any) -> Any:
+    if key == "virtualNetworkRules":
+        return sorted(str(r.get("id")).lower() for r in value or ())
+    if key == "ipRules":
+        return sorted(str(r.get("ipAddressOrRange")) for r in value or ())
+    if key == "publicNetworkAccess":
+        return public_access(value)
+    return bool(value)

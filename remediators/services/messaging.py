@@ -45,6 +45,11 @@ from ..resource_id import ResourceId
 from .base import ServiceRemediator
 from .common import approved_private_endpoints, lower_ids, missing_subnets, props, public_access, tags_of
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..revert import Recorded
+
 logger = logging.getLogger(__name__)
 
 RULE_SET_NAME = "default"
@@ -88,6 +93,23 @@ def merged_rule_set(current: Mapping[str, Any], *, subnet_ids: Sequence[str] = (
         p["defaultAction"] = DENY
     if public_network_access:
         p["publicNetworkAccess"] = public_network_access
+    return {k: v for k, v in {**current, "properties": p}.items() if k not in _RULE_SET_READ_ONLY}
+
+
+def restored_rule_set(current: Mapping[str, Any], recorded: Recorded) -> dict[str, Any]:
+    """A revert's rule set: the rules we added out, the switches as recorded, everything else as read."""
+    from ..revert import without
+
+    p = dict(props(current))
+    p["virtualNetworkRules"] = without(p.get("virtualNetworkRules") or (), recorded.subnets_added,
+                                       lambda r: (r.get("subnet") or {}).get("id"))
+    ip_rules = without(p.get("ipRules") or (), {v.lower() for v in recorded.ip_rules_added}, lambda r: r.get("ipMask"))
+    present = {str(r.get("ipMask")) for r in ip_rules}
+    p["ipRules"] = ip_rules + [{"ipMask": v, "action": "Allow"} for v in recorded.ip_rules_removed if v not in present]
+    if recorded.default_action:
+        p["defaultAction"] = recorded.default_action
+    if recorded.rule_set_public_network_access:
+        p["publicNetworkAccess"] = recorded.rule_set_public_network_access
     return {k: v for k, v in {**current, "properties": p}.items() if k not in _RULE_SET_READ_ONLY}
 
 
@@ -174,9 +196,40 @@ class MessagingNamespaceRemediator(ServiceRemediator):
                    "virtualNetworkRules": sorted(rule_set_subnet_ids(planned))},
             merge=lambda fresh: merged_rule_set(fresh, subnet_ids=subnet_ids))]
 
+    def plan_restore(self, arm: ArmClients, resource_id: ResourceId, recorded: Recorded) -> list[Change]:
+        """The namespace's switch first, then the rule set: one write at a time on a namespace."""
+        ops = self.namespaces(arm)
+        rg, name, rid = resource_id.resource_group, resource_id.name, resource_id
+        namespace = ops.get(rg, name).as_dict()
+        changes: list[Change] = []
+        now = public_access(props(namespace).get("publicNetworkAccess"))
+        if recorded.public_network_access and now != public_access(recorded.public_network_access):
+            body = {"location": namespace.get("location"),
+                    "properties": {"publicNetworkAccess": recorded.public_network_access}}
+            changes.append(Change(
+                phase=Phase.PUBLIC_ACCESS, target=str(rid), summary="restore public network access on the namespace",
+                before={"publicNetworkAccess": now}, after={"publicNetworkAccess": recorded.public_network_access},
+                apply=lambda: ops.update(rg, name, body, stream=True, cls=response_status)))
+        rule_set = ops.get_network_rule_set(rg, name).as_dict()
+        current, planned = props(rule_set), props(restored_rule_set(rule_set, recorded))
+        before, after = {}, {}
+        for key, view in (("publicNetworkAccess", public_access), ("defaultAction", lambda v: v),
+                          ("virtualNetworkRules", lambda v: sorted(rule_set_subnet_ids({"virtualNetworkRules": v}))),
+                          ("ipRules", lambda v: sorted(str(r.get("ipMask")) for r in v or ()))):
+            if view(current.get(key)) != view(planned.get(key)):
+                before[key], after[key] = view(current.get(key)), view(planned.get(key))
+        if after:
+            changes.append(self._rule_set_change(
+                arm, ResourceState(rid, "", {}, now, None, frozenset(), frozenset(), ()), Phase.FIREWALL_RULES,
+                "restore the network rule set as it was before hardening (rules others added kept)",
+                before=before, after=after, merge=lambda fresh: restored_rule_set(fresh, recorded),
+                needs=frozenset(c.key for c in changes)))
+        return changes
+
     def _rule_set_change(self, arm: ArmClients, state: ResourceState, phase: Phase, summary: str, *,
                          before: Mapping[str, Any], after: Mapping[str, Any],
-                         merge: Callable[[Mapping[str, Any]], dict[str, Any]]) -> Change:
+                         merge: Callable[[Mapping[str, Any]], dict[str, Any]],
+                         needs: frozenset[str] = frozenset()) -> Change:
         rid = state.id
 
         def apply() -> Any:
@@ -186,4 +239,4 @@ class MessagingNamespaceRemediator(ServiceRemediator):
             return ops.create_or_update_network_rule_set(rid.resource_group, rid.name, merge(fresh))
 
         return Change(phase=phase, target=str(rid.child("networkRuleSets", RULE_SET_NAME)), summary=summary,
-                      before=dict(before), after=dict(after), apply=apply)
+                      before=dict(before), after=dict(after), apply=apply, needs=needs)

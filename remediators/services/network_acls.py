@@ -7,7 +7,7 @@ so one PATCH carrying every rule we read is the safe write.
 from __future__ import annotations
 
 import abc
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..arm import ArmClients
 from ..model import DENY, DISABLED, Change, Phase, ResourceState
@@ -16,6 +16,9 @@ from ..spec import PrivateLinkGroup
 from .base import ServiceRemediator
 from .common import (approved_private_endpoints, default_action, lower_ids, missing_subnets, props,
                      public_access, tags_of)
+
+if TYPE_CHECKING:
+    from ..revert import Recorded
 
 
 class NetworkAclsRemediator(ServiceRemediator):
@@ -112,3 +115,67 @@ class NetworkAclsRemediator(ServiceRemediator):
             after=after,
             apply=apply,
         )
+
+    def plan_restore(self, arm: ArmClients, resource_id: ResourceId, recorded: Recorded) -> list[Change]:
+        p = props(self.get(arm, resource_id))
+        acls = p.get("networkAcls") or {}
+        restored = self._restored_acls(acls, recorded)
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        if recorded.public_network_access and public_access(p.get("publicNetworkAccess")) != \
+                public_access(recorded.public_network_access):
+            before["publicNetworkAccess"] = public_access(p.get("publicNetworkAccess"))
+            after["publicNetworkAccess"] = recorded.public_network_access
+        if default_action(acls.get("defaultAction")) != default_action(restored["defaultAction"]):
+            before["networkAcls.defaultAction"] = default_action(acls.get("defaultAction"))
+            after["networkAcls.defaultAction"] = restored["defaultAction"]
+        for key, id_of in (("virtualNetworkRules", lambda r: r.get("id")), ("ipRules", lambda r: r.get("value"))):
+            now = sorted(str(id_of(r)) for r in acls.get(key) or ())
+            then = sorted(str(id_of(r)) for r in restored[key])
+            if now != then:
+                before[f"networkAcls.{key}"], after[f"networkAcls.{key}"] = now, then
+        if not after:
+            return []
+        public = after.get("publicNetworkAccess")
+
+        def apply() -> Any:
+            # Replaced whole: restore into the rules as they are now, so a rule added meanwhile stays.
+            fresh = props(self.get(arm, resource_id)).get("networkAcls") or {}
+            properties: dict[str, Any] = {"networkAcls": self._restored_acls(fresh, recorded)}
+            if public:
+                properties["publicNetworkAccess"] = public
+            return self.update(arm, resource_id, {"properties": properties})
+
+        return [Change(phase=Phase.PUBLIC_ACCESS if public else Phase.FIREWALL_RULES, target=str(resource_id),
+                       summary="restore public network access and the firewall as they were before hardening "
+                               "(rules others added kept)", before=before, after=after, apply=apply)]
+
+
+    def ip_rule(self, value: str) -> dict[str, Any]:
+        """An ``ipRules[]`` entry allowing this address or range."""
+        return {"value": value}
+
+    def _restored_acls(self, acls: Mapping[str, Any], recorded: Recorded) -> dict[str, Any]:
+        """``acls`` less the rules we added, plus the ones we removed, the default as recorded."""
+        return _restored_acls(acls, recorded, self.ip_rule)
+
+
+def _restored_acls(acls: Mapping[str, Any], recorded: Recorded, ip_rule: Any) -> dict[str, Any]:
+    from ..revert import without
+
+    restored = dict(acls)
+    restored["virtualNetworkRules"] = without(acls.get("virtualNetworkRules") or (), recorded.subnets_added,
+                                              lambda r: r.get("id"))
+    ip_rules = without(acls.get("ipRules") or (), {_ip(v) for v in recorded.ip_rules_added}, lambda r: _ip(r.get("value")))
+    present = {_ip(r.get("value")) for r in ip_rules}
+    ip_rules += [ip_rule(v) for v in recorded.ip_rules_removed if _ip(v) not in present]
+    restored["ipRules"] = ip_rules
+    restored["defaultAction"] = default_action(recorded.default_action or acls.get("defaultAction"))
+    restored.setdefault("bypass", "AzureServices")
+    return restored
+
+
+def _ip(value: Any) -> str:
+    """Key Vault echoes a single address as ``/32``; compare without it."""
+    text = str(value or "").lower()
+    return text[:-3] if text.endswith("/32") else text

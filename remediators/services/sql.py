@@ -65,6 +65,11 @@ from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
 from .base import ServiceRemediator
 from .common import approved_private_endpoints, lower_ids, missing_subnets, props, public_access, tags_of
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..revert import Recorded
+
 AZURE_SERVICES_IP = "0.0.0.0"
 # SQL's limit for a virtual network rule name is 128 characters.
 _MAX_RULE_NAME = 128
@@ -157,6 +162,45 @@ class SqlServerRemediator(ServiceRemediator):
                    for s in missing_subnets(subnet_ids, state.vnet_rule_subnet_ids)]
         # After the VNet rules, so the subnets never lose access half-way.
         return changes + self._delete_azure_services_rules(arm, state)
+
+    def plan_restore(self, arm: ArmClients, resource_id: ResourceId, recorded: Recorded) -> list[Change]:
+        """Public access first (SQL refuses firewall edits while it is off, 42101), then the child rules."""
+        rg, name, rid = resource_id.resource_group, resource_id.name, resource_id
+        server = arm.sql.servers.get(rg, name).as_dict()
+        now = public_access(props(server).get("publicNetworkAccess"))
+        changes: list[Change] = []
+        if recorded.public_network_access and now != public_access(recorded.public_network_access):
+            body = {"properties": {"publicNetworkAccess": recorded.public_network_access}}
+            changes.append(Change(
+                phase=Phase.PUBLIC_ACCESS, target=str(rid), summary="restore public network access",
+                before={"publicNetworkAccess": now}, after={"publicNetworkAccess": recorded.public_network_access},
+                apply=lambda: arm.sql.servers.begin_update(rg, name, body).result()))
+        for rule in arm.sql.virtual_network_rules.list_by_server(rg, name):
+            rule = rule.as_dict()
+            subnet = str(props(rule).get("virtualNetworkSubnetId") or "")
+            if subnet.lower() in recorded.subnets_added:
+                rule_name = str(rule.get("name"))
+                changes.append(Change(
+                    phase=Phase.FIREWALL_RULES, target=str(rid.child("virtualNetworkRules", rule_name)),
+                    summary="delete the VNet rule this tool added", before={"virtualNetworkSubnetId": subnet},
+                    after=None, apply=lambda n=rule_name: arm.sql.virtual_network_rules.begin_delete(
+                        rg, name, n).result()))
+        firewall = {str(r.name).lower() for r in arm.sql.firewall_rules.list_by_server(rg, name)}
+        for rule_name, start, end in recorded.firewall_rules_deleted:
+            if rule_name.lower() in firewall:
+                continue
+            rule_body = {"properties": {"startIpAddress": start, "endIpAddress": end}}
+            changes.append(Change(
+                phase=Phase.FIREWALL_RULES, target=str(rid.child("firewallRules", rule_name)),
+                summary="put back the firewall rule this tool deleted", before=None, after=rule_body["properties"],
+                apply=lambda n=rule_name, b=rule_body: arm.sql.firewall_rules.create_or_update(rg, name, n, b)))
+        for rule_name in sorted(recorded.firewall_rules_created):
+            if rule_name.lower() in firewall:
+                changes.append(Change(
+                    phase=Phase.FIREWALL_RULES, target=str(rid.child("firewallRules", rule_name)),
+                    summary="delete the firewall rule this tool added", before={"exists": True}, after=None,
+                    apply=lambda n=rule_name: arm.sql.firewall_rules.delete(rg, name, n)))
+        return changes
 
     @staticmethod
     def _add_vnet_rule(arm: ArmClients, rid: ResourceId, subnet_id: str) -> Change:

@@ -123,3 +123,6 @@ class StorageRemediator(NetworkAclsRemediator):
 
     def vnet_rule(self, subnet_id: str) -> dict[str, Any]:
         return {"id": subnet_id, "action": "Allow"}
+
+    def ip_rule(self, value: str) -> dict[str, Any]:
+        return {"value": value, "action": "Allow"}

@@ -49,6 +49,11 @@ from .base import ServiceRemediator
 from .common import (approved_private_endpoints, default_action, lower_ids, missing_subnets, props, public_access,
                      tags_of)
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..revert import Recorded
+
 logger = logging.getLogger(__name__)
 
 IMPLICIT_PRIORITY = 2147483647
@@ -202,3 +207,53 @@ class WebAppRemediator(ServiceRemediator):
             after={"ipSecurityRestrictionsDefaultAction": DENY,
                    "vnetSubnets": sorted(allowed_subnets(planned))},
             apply=apply)]
+
+    def plan_restore(self, arm: ArmClients, resource_id: ResourceId, recorded: Recorded) -> list[Change]:
+        apps = arm.web.web_apps
+        rg, name, rid = resource_id.resource_group, resource_id.name, resource_id
+        changes: list[Change] = []
+        now = public_access(props(apps.get(rg, name).as_dict()).get("publicNetworkAccess"))
+        if recorded.public_network_access and now != public_access(recorded.public_network_access):
+            body = {"properties": {"publicNetworkAccess": recorded.public_network_access}}
+            changes.append(Change(
+                phase=Phase.PUBLIC_ACCESS, target=str(rid), summary="restore public network access on the app",
+                before={"publicNetworkAccess": now}, after={"publicNetworkAccess": recorded.public_network_access},
+                apply=lambda: apps.update(rg, name, body)))
+        current = props(apps.get_configuration(rg, name).as_dict())
+        planned = restored_config(current, recorded)
+        before, after = {}, {}
+        for key, value in planned.items():
+            was = _restriction_view(current.get(key)) if key == "ipSecurityRestrictions" else current.get(key)
+            will = _restriction_view(value) if key == "ipSecurityRestrictions" else value
+            if was != will:
+                before[key], after[key] = was, will
+        if after:
+            def apply() -> Any:
+                # Written whole: restore into the restrictions as they are now, so a rule added meanwhile stays.
+                fresh = props(apps.get_configuration(rg, name).as_dict())
+                return apps.update_configuration(rg, name, {"properties": restored_config(fresh, recorded)})
+
+            changes.append(Change(
+                phase=Phase.FIREWALL_RULES, target=f"{rid}/config/web",
+                summary="restore the access restrictions as they were before hardening (rules others added kept)",
+                before=before, after=after, apply=apply, needs=frozenset(c.key for c in changes)))
+        return changes
+
+
+def restored_config(config_props: Mapping[str, Any], recorded: Recorded) -> dict[str, Any]:
+    """A revert's site config: our restrictions out, the default and SCM's switch as recorded."""
+    ours_ips = {v.lower() for v in recorded.ip_rules_added}
+    rules = [dict(r) for r in explicit_restrictions(config_props)
+             if str(r.get("vnetSubnetResourceId") or "").lower() not in recorded.subnets_added
+             and str(r.get("ipAddress") or "").lower() not in ours_ips]
+    restored: dict[str, Any] = {"ipSecurityRestrictions": rules}
+    if recorded.default_action:
+        restored["ipSecurityRestrictionsDefaultAction"] = recorded.default_action
+    if "scmIpSecurityRestrictionsUseMain" in recorded.flags:
+        restored["scmIpSecurityRestrictionsUseMain"] = bool(recorded.flags["scmIpSecurityRestrictionsUseMain"])
+    return restored
+
+
+def _restriction_view(rules: Any) -> list[str]:
+    return sorted(str(r.get("vnetSubnetResourceId") or r.get("ipAddress") or r.get("name")).lower()
+                  for r in explicit_restrictions({"ipSecurityRestrictions": rules or []}))
