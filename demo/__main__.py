@@ -80,7 +80,8 @@ def main() -> int:
         settled = not emu.writes()
         scan_estate("after the hardening", lz.subscription_id)
         show_the_people_loop(first)
-        return 0 if settled else 1
+        reverted = show_a_revert(first, host, emu)
+        return 0 if settled and reverted else 1
 
 
 def show_the_people_loop(outcomes: list[dict]) -> None:
@@ -101,6 +102,40 @@ def show_the_people_loop(outcomes: list[dict]) -> None:
           f"{len(json.dumps(card))} bytes")
     print(f"\n$ paas-hardener history {hardened['resourceId']}")
     cli(["history", hardened["resourceId"]])
+
+
+def show_a_revert(outcomes: list[dict], host: LocalHost, emu: Emulator) -> bool:
+    """Break glass: the owner puts the resource back, step by step (remediators/revert.py)."""
+    from remediators.cli import main as cli
+
+    hardened = next((d for d in outcomes if d["status"] == "hardened"), None)
+    if hardened is None:
+        return True
+    rid = hardened["resourceId"]
+    print("\nBreak glass: the owner wants the resource back as it was.")
+    print(f"\n$ paas-hardener revert {rid}   # 1. the plan, from the history's before-states; writes nothing")
+    cli(["revert", rid])
+    emu.clear_requests()
+    print(f"\n$ paas-hardener revert {rid} --yes --remove-created   # 2. harden=off first, then the settings, "
+          "then our endpoints")
+    code = cli(["revert", rid, "--yes", "--remove-created"])
+    writes = len(emu.writes())
+    print(f"(exit code {code}; {writes} ARM writes)")
+    raised = emu.drain_events()
+    emu.clear_requests()
+    before = len(emu.notifications)
+    for event in raised:
+        host.deliver(event)
+    host.run_queue()
+    seen = sorted({n["data"]["reasonCode"] for n in emu.notifications[before:]
+                   if n["data"]["resourceId"].lower() == rid.lower()})
+    print(f"\n3. The {len(raised)} event(s) the revert raised reach the app: {', '.join(seen) or 'no outcome'}, "
+          f"{len(emu.writes())} ARM writes (harden=off: never touched again)")
+    emu.clear_requests()
+    print(f"\n$ paas-hardener revert {rid} --yes   # 4. a second revert")
+    cli(["revert", rid, "--yes"])
+    print(f"({len(emu.writes())} ARM writes)")
+    return code == 0 and not emu.writes()
 
 
 def scan_estate(when: str, subscription_id: str) -> None:

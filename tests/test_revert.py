@@ -215,3 +215,26 @@ def test_revert_without_a_history_store_says_so_and_exits_2(lz):
     code = main(["revert", lz.resource_id("Microsoft.KeyVault/vaults/kv-x")], environ=env, stdout=io.StringIO(),
                 stderr=err)
     assert code == 2 and err.getvalue().startswith("error: no change history to revert from")
+
+
+def test_a_revert_that_fails_half_way_says_what_it_did_and_the_next_one_finishes(host, emulator, lz):
+    from emulator.faults import Fault
+
+    vault = seed_key_vault(emulator, lz, "kv-rv-fail", tags={"harden": "private"})
+    hardened = deliver(host, emulator, vault, "Microsoft.KeyVault/vaults/write")
+    [endpoint] = _endpoints(hardened)
+    # ARM refuses the endpoint's deletion (every attempt, SDK retries included): after harden=off and
+    # public access back on, the third step fails.
+    emulator.faults.add(Fault(method="DELETE", path_contains="/privateEndpoints/", status=409,
+                              code="Conflict", times=None))
+    code, failed, err = revert(vault, "--yes", "--remove-created")
+    assert code == 1 and failed["reasonCode"] == "revert-failed", (err, failed)
+    assert [c["phase"] for c in failed["changes"]] == ["tag", "public_access"]
+    assert [c["phase"] for c in failed["notDone"]] == ["endpoint_removal"] and "409" in failed["notDone"][0]["why"]
+    assert emulator.get(vault)["properties"]["publicNetworkAccess"] == "Enabled", "public access came back first"
+    emulator.faults.clear()
+    emulator.clear_requests()
+    code, done, err = revert(vault, "--yes", "--remove-created")
+    assert code == 0 and done["status"] == "reverted", err
+    assert [c["phase"] for c in done["changes"]] == ["endpoint_removal"], "only what was left"
+    assert emulator.get(endpoint) is None
