@@ -14,7 +14,6 @@ from typing import Any, Callable
 import pytest
 
 from emulator import Emulator
-from localdev.landing_zone import LandingZone
 from localdev.seeds import (seed_cosmos_account, seed_event_hubs_namespace, seed_key_vault,
                             seed_service_bus_namespace, seed_sql_server, seed_storage_account)
 from localdev.seeds.web import seed_web_app
