@@ -140,11 +140,14 @@ class Engine:
         state = service.read(arm, rid)
         tag, _ = requested_mode(state.tags)
         changes: list[Change] = []
+        dns_in_use: list[str] = []
         if not recorded.empty:
             changes = [c for c in [revert.tag_off_change(arm, str(rid), state.tags)] if c is not None]
             changes += service.plan_restore(arm, rid, recorded)
             if remove_created:
-                changes += revert.endpoint_delete_changes(self._clients_for, recorded)
+                removals = revert.endpoint_delete_changes(self._clients_for, recorded)
+                cleanup, dns_in_use = revert.dns_cleanup_changes(self._clients_for, recorded, removals)
+                changes += removals + cleanup
         if not changes:
             why = "no change of this tool's is recorded since the last revert" if recorded.empty else \
                 "its settings are already as they were before this tool changed them"
@@ -152,7 +155,7 @@ class Engine:
                            kind, tag)
         plan = [dataclasses.replace(c, step=i, after_steps=(i - 1,) if i > 1 else ())
                 for i, c in enumerate(changes, 1)]
-        kept = revert.describe_kept(recorded, endpoints_removed=remove_created)
+        kept = revert.describe_kept(recorded, endpoints_removed=remove_created, dns_in_use=dns_in_use)
         if not apply:
             return Outcome(Status.PLANNED, resource_id, "revert-planned",
                            f"{len(plan)} change(s) planned to undo {recorded.outcomes} recorded hardening(s), none "

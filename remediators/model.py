@@ -62,8 +62,8 @@ class Phase(enum.IntEnum):
     #: Removing an allow-everything rule (SQL's 0.0.0.0): after the rules that replace it.
     FIREWALL_CLEANUP = 45
     PUBLIC_ACCESS = 50
-    #: A revert's last step, with --remove-created: the endpoints this tool made.
-    ENDPOINT_REMOVAL = 60
+    #: A revert's last steps, with --remove-created: the endpoints, links and zones this tool made.
+    REMOVE_CREATED = 60
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ Where a revert becomes ARM calls (``paas-hardener revert <id>``, :meth:`remediat
 3. **Apply one step at a time**, stopping at the first failure (a break-glass action is rare; order
    matters more than seconds): SQL, for one, refuses firewall edits while public access is off (42101).
 
-Kept on purpose: a subnet's service endpoint (the subnet's, used by every resource behind it), and the
-private DNS zones and VNet links (shared by every resource of the type; ALZ's are central). Both are
-named in the revert's outcome so a person can remove them when nothing uses them.
+With ``--remove-created``, the VNet links and private DNS zones this tool created go too, but only when no
+other resource's record is in the zone (:func:`dns_cleanup_changes`); a zone someone else made (ALZ's
+central zones) is never deleted. Kept on purpose: a subnet's service endpoint (the subnet's, used by every
+resource behind it). What is kept is named in the revert's outcome.
 
 A second revert finds a completed revert as the newest entry and writes nothing.
 """
@@ -29,6 +30,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
+
+from azure.core.exceptions import ResourceNotFoundError
 
 from .model import Change, Phase
 
@@ -167,7 +170,7 @@ def without(rules: Sequence[Mapping[str, Any]], ids: set[str], id_of: Any) -> li
     return [dict(r) for r in rules if str(id_of(r) or "").lower() not in ids]
 
 
-def describe_kept(recorded: Recorded, *, endpoints_removed: bool) -> str:
+def describe_kept(recorded: Recorded, *, endpoints_removed: bool, dns_in_use: Sequence[str] = ()) -> str:
     """What a revert leaves on purpose, in words (empty when nothing)."""
     kept = []
     if recorded.endpoints_created and not endpoints_removed:
@@ -176,9 +179,74 @@ def describe_kept(recorded: Recorded, *, endpoints_removed: bool) -> str:
     if recorded.subnets_given_service_endpoints:
         kept.append("the service endpoints on " + ", ".join(sorted(set(recorded.subnets_given_service_endpoints)))
                     + " (they are the subnet's, and other resources may use them)")
-    if recorded.zones_created or recorded.links_created:
-        kept.append("the private DNS zones and VNet links (shared by every resource of the type)")
+    if not endpoints_removed and (recorded.zones_created or recorded.links_created):
+        kept.append("the private DNS zones and VNet links this tool created (--remove-created deletes those "
+                    "no other resource uses)")
+    if dns_in_use:
+        kept.append("the private DNS zones " + ", ".join(z.rsplit("/", 1)[-1] for z in dns_in_use)
+                    + " and their VNet links (other resources' records are in them)")
     return "; kept: " + "; ".join(kept) if kept else ""
+
+
+def dns_cleanup_changes(clients_for: Any, recorded: Recorded,
+                        removals: Sequence[Change]) -> tuple[list[Change], list[str]]:
+    """Delete the VNet links and zones this tool created that nothing else uses once ``removals`` ran.
+
+    A zone is unused when every record set in it but the SOA (created with the zone,
+    learn.microsoft.com/azure/dns/private-dns-privatednszone) is one our removed endpoints registered
+    (their zone groups list them). Links go before their zone: a zone with links cannot be deleted
+    (learn.microsoft.com/azure/dns/private-dns-virtual-network-links). Returns the changes and the ids of
+    the zones kept because others use them.
+    """
+    from collections import Counter
+
+    from .resource_id import ResourceId
+
+    ours: Counter[str] = Counter()
+    for removal in removals:
+        rid = ResourceId.parse(removal.target)
+        network = clients_for(rid.subscription_id).network
+        # The SDK's order is (endpoint name, resource group).
+        for group in network.private_dns_zone_groups.list(rid.name, rid.resource_group):
+            body = group.as_dict()  # azure-mgmt-network 30: ARM's JSON shape, "properties" nested
+            for config in (body.get("properties") or {}).get("privateDnsZoneConfigs") or ():
+                p = config.get("properties") or {}
+                ours[str(p.get("privateDnsZoneId") or "").lower()] += max(1, len(p.get("recordSets") or ()))
+    zones: dict[str, str] = {}
+    for zone_id in recorded.zones_created:
+        zones.setdefault(zone_id.lower(), zone_id)
+    for link_id in recorded.links_created:
+        zone_id = link_id.split("/virtualNetworkLinks/")[0]
+        zones.setdefault(zone_id.lower(), zone_id)
+    created = {z.lower() for z in recorded.zones_created}
+    changes: list[Change] = []
+    in_use: list[str] = []
+    for key, zone_id in zones.items():
+        zone_rid = ResourceId.parse(zone_id)
+        dns = clients_for(zone_rid.subscription_id).private_dns
+        try:
+            zone = dns.private_zones.get(zone_rid.resource_group, zone_rid.name)
+        except ResourceNotFoundError:
+            continue
+        if (zone.number_of_record_sets or 1) - 1 > ours[key]:
+            in_use.append(zone_id)
+            continue
+        for link_id in recorded.links_created:
+            if link_id.lower().startswith(key + "/virtualnetworklinks/"):
+                link = link_id.rsplit("/", 1)[-1]
+                changes.append(Change(
+                    phase=Phase.REMOVE_CREATED, target=link_id, key=f"delete:{link_id.lower()}",
+                    summary="delete the VNet link this tool created (no other resource's record is in its zone)",
+                    before={"exists": True}, after={"exists": False},
+                    apply=lambda z=zone_rid, n=link, d=dns: d.virtual_network_links.begin_delete(
+                        z.resource_group, z.name, n).result()))
+        if key in created:
+            changes.append(Change(
+                phase=Phase.REMOVE_CREATED, target=zone_id, key=f"delete:{key}",
+                summary="delete the private DNS zone this tool created (no other resource's record is in it)",
+                before={"exists": True}, after={"exists": False},
+                apply=lambda z=zone_rid, d=dns: d.private_zones.begin_delete(z.resource_group, z.name).result()))
+    return changes, in_use
 
 
 def tag_off_change(arm: Any, resource_id: str, tags: Mapping[str, str]) -> Change | None:
@@ -200,8 +268,6 @@ def endpoint_delete_changes(clients_for: Any, recorded: Recorded) -> list[Change
 
     :param clients_for: ARM clients for a subscription id (an endpoint may sit in the hub's).
     """
-    from azure.core.exceptions import ResourceNotFoundError
-
     from .resource_id import ResourceId
 
     changes = []
@@ -213,7 +279,7 @@ def endpoint_delete_changes(clients_for: Any, recorded: Recorded) -> list[Change
         except ResourceNotFoundError:
             continue
         changes.append(Change(
-            phase=Phase.ENDPOINT_REMOVAL, target=endpoint_id,
+            phase=Phase.REMOVE_CREATED, target=endpoint_id,
             summary="delete the private endpoint this tool created (its zone group and A record go with it)",
             before={"exists": True}, after={"exists": False},
             apply=lambda rid=rid, network=network: network.private_endpoints.begin_delete(

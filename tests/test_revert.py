@@ -168,7 +168,9 @@ def test_harden_then_revert_restores_the_settings_and_keeps_later_rules(service,
     assert resource["tags"] == {"harden": "off", "team": "payments"}, "harden=off by a Merge: other tags kept"
     if mode == "private":
         assert _endpoints(hardened) and all(emulator.get(e) is None for e in _endpoints(hardened))
-        assert any(c["phase"] == "endpoint_removal" for c in done["changes"])
+        made = [c["target"] for c in hardened["changes"] if c["phase"] in ("private_dns_zone", "private_dns_link")]
+        assert made and all(emulator.get(t) is None for t in made), (done["reason"], [c["target"] for c in done["changes"]], [t for t in made if emulator.get(t)])
+        assert any(c["phase"] == "remove_created" for c in done["changes"])
 
     # Our own tag write raised an event: the app sees harden=off and writes nothing.
     written = len(emulator.writes())
@@ -229,11 +231,26 @@ def test_a_revert_that_fails_half_way_says_what_it_did_and_the_next_one_finishes
     code, failed, err = revert(vault, "--yes", "--remove-created")
     assert code == 1 and failed["reasonCode"] == "revert-failed", (err, failed)
     assert [c["phase"] for c in failed["changes"]] == ["tag", "public_access"]
-    assert [c["phase"] for c in failed["notDone"]] == ["endpoint_removal"] and "409" in failed["notDone"][0]["why"]
+    assert {c["phase"] for c in failed["notDone"]} == {"remove_created"} and "409" in failed["notDone"][0]["why"]
     assert emulator.get(vault)["properties"]["publicNetworkAccess"] == "Enabled", "public access came back first"
     emulator.faults.clear()
     emulator.clear_requests()
     code, done, err = revert(vault, "--yes", "--remove-created")
     assert code == 0 and done["status"] == "reverted", err
-    assert [c["phase"] for c in done["changes"]] == ["endpoint_removal"], "only what was left"
+    assert [c["target"] for c in done["changes"]] == [c["target"] for c in failed["notDone"]], "only what was left"
     assert emulator.get(endpoint) is None
+
+
+def test_remove_created_keeps_a_zone_another_resource_resolves_through(host, emulator, lz):
+    first = seed_key_vault(emulator, lz, "kv-rv-first", tags={"harden": "private"})
+    second = seed_key_vault(emulator, lz, "kv-rv-second", tags={"harden": "private"})
+    hardened = deliver(host, emulator, first, "Microsoft.KeyVault/vaults/write")
+    assert deliver(host, emulator, second, "Microsoft.KeyVault/vaults/write")["status"] == "hardened"
+    [zone] = [c["target"] for c in hardened["changes"] if c["phase"] == "private_dns_zone"]
+    [link] = [c["target"] for c in hardened["changes"] if c["phase"] == "private_dns_link"]
+    code, done, err = revert(first, "--yes", "--remove-created")
+    assert code == 0 and done["status"] == "reverted", err
+    assert emulator.get(zone) is not None and emulator.get(link) is not None
+    assert "privatelink.vaultcore.azure.net" in done["reason"] and "other resources' records" in done["reason"]
+    # The second vault still resolves: its endpoint's A record is in the zone.
+    assert emulator.get(f"{zone}/A/kv-rv-second") is not None
