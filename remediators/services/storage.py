@@ -123,3 +123,7 @@ class StorageRemediator(NetworkAclsRemediator):
 
     def vnet_rule(self, subnet_id: str) -> dict[str, Any]:
         return {"id": subnet_id, "action": "Allow"}
+
+    def ip_rule(self, value: str) -> dict[str, Any]:
+        # IPRule {value, action}: action's only value is Allow (StorageAccounts_Update, IPRule).
+        return {"value": value, "action": "Allow"}
