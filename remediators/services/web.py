@@ -90,8 +90,14 @@ def allowed_subnets(rules: Iterable[Mapping[str, Any]]) -> frozenset[str]:
 
 def allowed_ip_ranges(rules: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     """The ranges the Allow rules let in, normalised (service tags and ``Any`` are not ranges)."""
-    return canonical_set(r.get("ipAddress") for r in rules
+    return canonical_set(_with_mask(r) for r in rules
                          if str(r.get("action") or ALLOW).lower() == ALLOW.lower() and not r.get("vnetSubnetResourceId"))
+
+
+def _with_mask(rule: Mapping[str, Any]) -> Any:
+    """``ipAddress``, with its ``subnetMask`` when it is "a pure ipv4 address (required SubnetMask property)"."""
+    address, mask = rule.get("ipAddress"), rule.get("subnetMask")
+    return f"{address}/{mask}" if isinstance(address, str) and "/" not in address and mask else address
 
 
 def effective_default_action(config_props: Mapping[str, Any]) -> str:
