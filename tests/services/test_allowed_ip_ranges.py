@@ -180,3 +180,16 @@ def test_a_missing_range_makes_a_hardened_resource_non_compliant(host, emulator,
     outcome = deliver(host, emulator, rid, "Microsoft.Storage/storageAccounts/write")
     assert outcome["status"] == "hardened", outcome
     assert [r["value"] for r in _acls(emulator, rid)["ipRules"]] == ["52.1.2.3"]
+
+
+def test_sql_adds_the_ranges_before_the_allow_azure_services_rule_goes(host, emulator, lz, monkeypatch):
+    """The 0.0.0.0 rule is deleted only after the rules that replace it exist (Phase.FIREWALL_CLEANUP)."""
+    monkeypatch.setenv("HARDEN_ALLOWED_IP_RANGES", RANGES)
+    rid = seed_sql_server(emulator, lz, "sql-iprng04", tags={"harden": "service-endpoint"})
+    outcome = deliver(host, emulator, rid, "Microsoft.Sql/servers/write")
+    assert outcome["status"] == "hardened", outcome
+    assert "0.0.0.0-0.0.0.0" not in _sql_rules(emulator, rid)
+    assert SERVICES["sql"].ours <= _sql_rules(emulator, rid)
+    added = {c["step"] for c in outcome["changes"] if "/firewallRules/harden-ip-" in c["target"]}
+    cleanup = next(c for c in outcome["changes"] if c["phase"] == "firewall_cleanup")
+    assert len(added) == 2 and added <= set(cleanup["runsAfter"]), outcome["changes"]
