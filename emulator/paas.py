@@ -50,6 +50,26 @@ def _fake_key(seed: str) -> str:
     return base64.b64encode(hashlib.sha512(seed.encode()).digest()).decode()
 
 
+# -- IP rules (HARDEN_ALLOWED_IP_RANGES; remediators/ip_ranges.py cites the same pages) -------------------
+
+RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+# Cosmos DB's IpAddressOrRange also excludes the shared address space (azure-rest-api-specs cosmos-db).
+COSMOS_FORBIDDEN = (*RFC1918, ipaddress.IPv4Network("100.64.0.0/10"))
+
+
+def _ipv4_network(value: Any) -> ipaddress.IPv4Network | None:
+    """An IPv4 address or CIDR range with no host bits set, else ``None``."""
+    try:
+        network = ipaddress.ip_network(str(value), strict=True)
+    except ValueError:
+        return None
+    return network if isinstance(network, ipaddress.IPv4Network) else None
+
+
+def _forbidden(network: ipaddress.IPv4Network, ranges: tuple[ipaddress.IPv4Network, ...]) -> ipaddress.IPv4Network | None:
+    return next((r for r in ranges if network.overlaps(r)), None)
+
+
 # -- Key Vault ---------------------------------------------------------------------------
 
 def _kv_normalize(w: Write) -> None:
@@ -85,6 +105,24 @@ def _kv_vnet_rules(w: Write) -> ArmError | None:
     return None
 
 
+def _kv_ip_rules(w: Write) -> ArmError | None:
+    """Key Vault takes public IPv4 only ("IP network rules are only allowed for public IP addresses ...
+    Only IPv4 addresses are supported", learn.microsoft.com/azure/key-vault/general/network-security).
+    Code and wording of the private-range refusal: Azure/azure-powershell#11471."""
+    for i, rule in enumerate(get_in(w.props, "networkAcls", "ipRules", default=[]) or []):
+        value = rule.get("value") if isinstance(rule, dict) else None
+        network = _ipv4_network(value)
+        if network is None:
+            return bad_request("BadRequest", f"Invalid value found at properties.networkAcls.ipRules[{i}].value: "
+                                             f"{value} is not a valid IPv4 address or range")
+        forbidden = _forbidden(network, RFC1918)
+        if forbidden:
+            return bad_request("BadRequest", f"Invalid value found at properties.networkAcls.ipRules[{i}].value: "
+                                             f"{value} belongs to forbidden range {forbidden[0]}–{forbidden[-1]} "
+                                             "(private IP addresses)")
+    return None
+
+
 NETWORK_ACLS = ("properties", "networkAcls")
 
 KEY_VAULT = Rule(
@@ -103,6 +141,7 @@ KEY_VAULT = Rule(
         check_enum("defaultAction", "Allow", "Deny", where=NETWORK_ACLS),
         check_enum("bypass", "AzureServices", "None", where=NETWORK_ACLS),
         _kv_vnet_rules,
+        _kv_ip_rules,
     ),
 )
 
@@ -144,6 +183,21 @@ def _storage_vnet_rules(w: Write) -> ArmError | None:
     return None
 
 
+def _storage_ip_rules(w: Write) -> ArmError | None:
+    """Storage: public IPv4 only, no RFC 1918 ranges, and no /31 or /32 prefix ("Configure these ranges by
+    using individual IP address rules"; learn.microsoft.com/azure/storage/common/storage-network-security,
+    "Restrictions for IP network rules"). The refusal's code and wording: Azure/azure-cli#7417 (10.0.0.0/8),
+    #13828 (192.168.1.0/24), hashicorp/terraform-provider-azurerm#5444 (a /32)."""
+    for rule in get_in(w.props, "networkAcls", "ipRules", default=[]) or []:
+        value = str(rule.get("value") if isinstance(rule, dict) else rule)
+        network = _ipv4_network(value)
+        if network is None or _forbidden(network, RFC1918) or ("/" in value and network.prefixlen > 30):
+            return bad_request("InvalidValuesForRequestParameters",
+                               "Values for request parameters are invalid: networkAcls.ipRule[*].value. "
+                               "For more information, see - https://aka.ms/storagenetworkruleset")
+    return None
+
+
 def _storage_list_keys(store: Store, rec: Record, body: Any) -> tuple[int, Any]:
     keys = [{"keyName": k, "value": _fake_key(rec.id.lower() + k), "permissions": "FULL"} for k in ("key1", "key2")]
     return 200, {"keys": keys}
@@ -174,6 +228,7 @@ STORAGE = Rule(
         check_enum("publicNetworkAccess", *PUBLIC_ACCESS),
         check_enum("defaultAction", "Allow", "Deny", where=NETWORK_ACLS),
         _storage_vnet_rules,
+        _storage_ip_rules,
     ),
     actions={"listkeys": _storage_list_keys},
 )
@@ -212,10 +267,23 @@ def _sql_public_interface_error(store: Store, rule_id: str) -> ArmError | None:
                        "network interface.")
 
 
+def _sql_firewall_addresses(w: Write) -> ArmError | None:
+    """Server-level firewall rules are IPv4 start and end addresses, start <= end
+    (learn.microsoft.com/azure/azure-sql/database/firewall-configure). Error code and wording: a guess (README)."""
+    try:
+        start = ipaddress.IPv4Address(str(w.props.get("startIpAddress")))
+        end = ipaddress.IPv4Address(str(w.props.get("endIpAddress")))
+    except ValueError:
+        return bad_request("BadRequest", "startIpAddress and endIpAddress must be IPv4 addresses.")
+    if start > end:
+        return bad_request("BadRequest", "startIpAddress must not be greater than endIpAddress.")
+    return None
+
+
 SQL_FIREWALL_RULE = Rule(
     type="Microsoft.Sql/servers/firewallRules",
     provisioning_state=False,
-    validate=(lambda w: _sql_public_interface_error(w.store, w.id),),
+    validate=(lambda w: _sql_public_interface_error(w.store, w.id), _sql_firewall_addresses),
     validate_delete=(lambda store, rec: _sql_public_interface_error(store, rec.id),),
 )
 
@@ -306,6 +374,23 @@ def _cosmos_vnet_rules(w: Write) -> ArmError | None:
     return None
 
 
+def _cosmos_ip_rules(w: Write) -> ArmError | None:
+    """IpAddressOrRange: "A single IPv4 address or a single IPv4 address range in CIDR format. Provided IPs must
+    be well-formatted and cannot be contained in one of the following ranges: 10.0.0.0/8, 100.64.0.0/10,
+    172.16.0.0/12, 192.168.0.0/16" (azure-rest-api-specs cosmos-db Microsoft.DocumentDB). 0.0.0.0 is the
+    Azure-datacenters switch (how-to-configure-firewall). Error code and wording: a guess (README)."""
+    for rule in w.props.get("ipRules") or []:
+        value = rule.get("ipAddressOrRange") if isinstance(rule, dict) else None
+        network = _ipv4_network(value)
+        if network is not None and str(network) == "0.0.0.0/32":
+            continue
+        if network is None or _forbidden(network, COSMOS_FORBIDDEN):
+            return bad_request("BadRequest", f"Invalid IP range '{value}' in ipRules: give a well-formatted public "
+                                             "IPv4 address or CIDR range outside 10.0.0.0/8, 100.64.0.0/10, "
+                                             "172.16.0.0/12 and 192.168.0.0/16.")
+    return None
+
+
 COSMOS = Rule(
     type="Microsoft.DocumentDB/databaseAccounts",
     tracked=True,
@@ -321,7 +406,7 @@ COSMOS = Rule(
     exclusive_while_updating=True,
     embeds=(CONNECTION_EMBED,),
     defaults=(_cosmos_defaults,),
-    validate=(check_enum("publicNetworkAccess", *PUBLIC_ACCESS), _cosmos_vnet_rules),
+    validate=(check_enum("publicNetworkAccess", *PUBLIC_ACCESS), _cosmos_vnet_rules, _cosmos_ip_rules),
 )
 
 
@@ -381,6 +466,12 @@ def _network_rule_set(ns: str, endpoint: str, tier_problem) -> Rule:
                 err = subnet_endpoint_error(w.store, get_in(rule, "subnet", "id"), endpoint, error)
                 if err:
                     return err
+        # "IPv4 addresses or IPv4 address ranges (in CIDR ... notation)" (service-bus-ip-filtering,
+        # event-hubs-ip-filtering). Error code and wording: a guess (README).
+        for rule in w.props.get("ipRules") or []:
+            mask = rule.get("ipMask") if isinstance(rule, dict) else None
+            if _ipv4_network(mask) is None:
+                return bad_request("BadRequest", f"The IP mask '{mask}' is not a valid IPv4 address or CIDR range.")
         return None
 
     return Rule(
@@ -468,6 +559,13 @@ def _config_validate(w: Write) -> ArmError | None:
                 continue
             if rule.get("action") is not None and not (ieq(rule["action"], "Allow") or ieq(rule["action"], "Deny")):
                 return bad_request("BadRequest", f"Invalid action '{rule['action']}' in {prop}.")
+            address = rule.get("ipAddress")
+            if address and not subnet_id_of(rule) and not ieq(rule.get("tag"), "ServiceTag") \
+                    and not ieq(address, "Any") and _ip_network_any(address) is None:
+                # ipAddress: "pure ipv4 address (required SubnetMask property) or CIDR notation such as ipv4/mask"
+                # (SiteConfig.tsp IpSecurityRestriction); IPv6 CIDR is taken too (app-service-ip-restrictions).
+                # Error code and wording: a guess (README).
+                return bad_request("BadRequest", f"'{address}' is not a valid IP address or CIDR range in {prop}.")
             subnet_id = rule.get("vnetSubnetResourceId")
             if subnet_id:
                 def error(sid: str, reason: str) -> ArmError:
@@ -478,6 +576,17 @@ def _config_validate(w: Write) -> ArmError | None:
                 if err:
                     return err
     return None
+
+
+def subnet_id_of(rule: dict) -> Any:
+    return rule.get("vnetSubnetResourceId")
+
+
+def _ip_network_any(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(str(value), strict=True)
+    except ValueError:
+        return None
 
 
 def _default_site_config(store: Store, path: ids.ArmPath) -> dict | None:

@@ -63,6 +63,9 @@ param spokePrivateEndpointSubnetResourceIds string = ''
 @description('Optional. Comma-separated resource IDs of the spoke service-endpoint subnets of those subscriptions, appended to HARDEN_SERVICE_ENDPOINT_SUBNET_IDS. Empty: none.')
 param spokeServiceEndpointSubnetResourceIds string = ''
 
+@description('Optional. Public IPv4 addresses and CIDR ranges (comma- or space-separated) that harden=service-endpoint allows in on every service (HARDEN_ALLOWED_IP_RANGES; validated at start-up, see README "Allowed IP ranges"). Empty: none.')
+param allowedIpRanges string = ''
+
 @description('Optional. Whether the remediator may create a missing privatelink.* zone in the private DNS zones resource group (privateDnsZones/write; HARDEN_CREATE_PRIVATE_DNS_ZONES). false where the platform team owns the zones: a missing zone is reported (reason zone-missing) and nothing is created.')
 param createPrivateDnsZones bool = true
 
@@ -253,6 +256,7 @@ var remediatorSettings = {
   HARDEN_NOTIFY_TOPIC_ENDPOINT: notificationTopic.outputs.endpoint
   HARDEN_EXCLUDE_RESOURCE_IDS: '${functionAppResourceId},${storageAccountResourceId}'
   HARDEN_CREATE_PRIVATE_DNS_ZONES: createPrivateDnsZones ? 'true' : 'false'
+  HARDEN_ALLOWED_IP_RANGES: allowedIpRanges
 }
 
 // ------------------------------------------------------------------------------------------------------------------

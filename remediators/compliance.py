@@ -10,7 +10,8 @@ caller gets the same answer for the same state:
   resource group or subscription it lives. Where a new endpoint would go (``placement.py``) never
   enters into it: adding a spoke subnet changes nothing for a resource that is already served.
 - ``service-endpoint``: public access off (stricter than asked; we never loosen), or a Deny default
-  with a VNet rule for every configured subnet.
+  with a VNet rule for every configured subnet and an IP rule for every range of
+  ``HARDEN_ALLOWED_IP_RANGES`` (compared normalised; rules someone else made count too).
 
 :func:`graph_verdict_compliant` is the sweep's prefilter over a Resource Graph row. The row holds
 the same ``properties`` a GET returns, so for the services whose whole state is in that body it
@@ -39,12 +40,13 @@ def served_groups(state: ResourceState) -> frozenset[str]:
 
 
 def is_compliant(state: ResourceState, mode: Mode, *, endpoint_subnets_configured: bool,
-                 service_endpoint_subnets: Iterable[str]) -> bool:
+                 service_endpoint_subnets: Iterable[str], allowed_ip_ranges: Iterable[str] = ()) -> bool:
     """Whether ``state`` already is what ``harden=<mode>`` asks; decided from the one read alone.
 
     :keyword endpoint_subnets_configured: Whether any private endpoint subnet is configured (without
         one there is nothing more we could add to a closed resource).
     :keyword service_endpoint_subnets: The subnets ``service-endpoint`` allows in.
+    :keyword allowed_ip_ranges: The canonical ranges ``service-endpoint`` allows in (``Settings.allowed_ip_ranges``).
     """
     if mode is Mode.OFF:
         return True
@@ -57,7 +59,9 @@ def is_compliant(state: ResourceState, mode: Mode, *, endpoint_subnets_configure
     if not state.public:
         return True  # Stricter than asked; we never loosen.
     wanted = {s.lower() for s in service_endpoint_subnets}
-    return bool(wanted) and state.default_action in (None, DENY) and wanted <= state.vnet_rule_subnet_ids
+    ranges = set(allowed_ip_ranges)
+    return (bool(wanted or ranges) and state.default_action in (None, DENY) and wanted <= state.vnet_rule_subnet_ids
+            and ranges <= state.ip_rules)
 
 
 # Resource types whose compliance for a mode is fully in the resource's own body as Resource Graph
@@ -72,7 +76,7 @@ _JUDGED_FROM_ROW = {
 
 
 def graph_verdict_compliant(row: Mapping[str, Any], mode: Mode, *, endpoint_subnets_configured: bool,
-                            service_endpoint_subnets: Iterable[str]) -> bool:
+                            service_endpoint_subnets: Iterable[str], allowed_ip_ranges: Iterable[str] = ()) -> bool:
     """True only if the row *proves* what :func:`is_compliant` would say of the resource's GET.
 
     ``row``: ``id``, ``type``, ``location``, ``tags`` and ``properties`` (the projected ones).
@@ -90,4 +94,4 @@ def graph_verdict_compliant(row: Mapping[str, Any], mode: Mode, *, endpoint_subn
         return False
     state = parse(row, rid)
     return is_compliant(state, mode, endpoint_subnets_configured=endpoint_subnets_configured,
-                        service_endpoint_subnets=service_endpoint_subnets)
+                        service_endpoint_subnets=service_endpoint_subnets, allowed_ip_ranges=allowed_ip_ranges)

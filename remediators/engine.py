@@ -276,12 +276,13 @@ class Engine:
                 changes += service.plan_lockdown(arm, state)
             return changes, holds
         subnets = self._allowed_subnets(state)
-        if not subnets:
-            raise SettingsError("HARDEN_SERVICE_ENDPOINT_SUBNET_IDS is not set; "
-                                "harden=service-endpoint needs it")
+        ip_ranges = self._settings.allowed_ip_ranges
+        if not subnets and not ip_ranges:
+            raise SettingsError("neither HARDEN_SERVICE_ENDPOINT_SUBNET_IDS nor HARDEN_ALLOWED_IP_RANGES is set; "
+                                "harden=service-endpoint needs subnets or IP ranges to allow in")
         changes = self._network.plan_service_endpoints(service.spec.service_endpoint, subnets,
                                                        location=state.location)
-        changes += service.plan_vnet_rules(arm, state, subnets)
+        changes += service.plan_vnet_rules(arm, state, subnets, ip_ranges=ip_ranges)
         return changes, []
 
     def _apply(self, request: HardenRequest, service: ServiceRemediator, tag: str, plan: list[Change],
@@ -376,7 +377,8 @@ class Engine:
             state, mode,
             endpoint_subnets_configured=bool(all_subnets(self._settings.private_endpoint_subnet_id,
                                                          self._settings.private_endpoint_subnet_ids)),
-            service_endpoint_subnets=self._settings.service_endpoint_subnet_ids)
+            service_endpoint_subnets=self._settings.service_endpoint_subnet_ids,
+            allowed_ip_ranges=self._settings.allowed_ip_ranges)
 
     def _endpoint_subnet(self, state: ResourceState) -> str | None:
         """The private endpoint subnet for this resource: its spoke's, else its region's (one configured: that one)."""

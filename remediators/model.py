@@ -82,6 +82,8 @@ class ResourceState:
     :param private_link_groups: The groups this resource needs endpoints for.
     :param unsupported: Why this resource cannot be hardened (SKU, feature), if so.
     :param raw: The SDK models read, for services that must write them back whole.
+    :param ip_rules: The public addresses and ranges an allow rule already lets in, normalised
+        (``remediators.ip_ranges.canonical``: ``1.2.3.4/32`` reads as ``1.2.3.4``).
     """
 
     id: ResourceId
@@ -94,6 +96,7 @@ class ResourceState:
     private_link_groups: tuple[PrivateLinkGroup, ...]
     unsupported: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    ip_rules: frozenset[str] = frozenset()
 
     @property
     def public(self) -> bool:

@@ -47,7 +47,7 @@ _RULE_SET_PUBLIC_KEYS = ("networkRuleSets/default.publicNetworkAccess",)
 _DEFAULT_KEYS = ("networkAcls.defaultAction", "defaultAction", "ipSecurityRestrictionsDefaultAction",
                  "effectiveDefault")
 _SUBNET_KEYS = ("networkAcls.virtualNetworkRules", "virtualNetworkRules", "vnetSubnets")
-_IP_KEYS = ("networkAcls.ipRules", "ipRules", "ipSecurityRestrictions.ipAddresses", "ipAddresses")
+_IP_KEYS = ("networkAcls.ipRules", "ipRules", "ipSecurityRestrictions.ipAddress")
 _FLAG_KEYS = ("isVirtualNetworkFilterEnabled", "scmIpSecurityRestrictionsUseMain")
 
 

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from urllib.parse import urlparse
 
 from . import cloud as _cloud
+from .ip_ranges import InvalidIpRange, parse_allowed_ip_ranges
 from .resource_id import InvalidResourceId, ResourceId, is_subscription_id
 
 PUBLIC_CLOUD_ARM = "https://management.azure.com"
@@ -30,6 +31,8 @@ _KEYS = (
     "HARDEN_ARM_WRITES_PER_SECOND", "HARDEN_ARM_READS_PER_SECOND",
     # false where the platform team owns the privatelink.* zones (issue 15).
     "HARDEN_CREATE_PRIVATE_DNS_ZONES",
+    # Public IPv4 ranges harden=service-endpoint lets in, on every service (issue 14 item 4).
+    "HARDEN_ALLOWED_IP_RANGES",
 )
 
 
@@ -61,6 +64,8 @@ class Settings:
     arm_reads_per_second: float = 25.0
     max_parallel_changes: int = 8
     create_private_dns_zones: bool = True
+    #: Canonical public IPv4 addresses/ranges (remediators/ip_ranges.py); a platform setting, never a tag.
+    allowed_ip_ranges: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -150,6 +155,11 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         raise SettingsError("HARDEN_MAX_PARALLEL_CHANGES must be a whole number from 1 (one change at a time) "
                             f"to 32, got {parallel!r}")
 
+    try:
+        allowed_ip_ranges = parse_allowed_ip_ranges(raw["HARDEN_ALLOWED_IP_RANGES"])
+    except InvalidIpRange as exc:
+        raise SettingsError(str(exc)) from exc
+
     return Settings(
         subscription_ids=subscriptions,
         private_endpoint_subnet_id=pe_subnet,
@@ -172,6 +182,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         max_parallel_changes=int(parallel),
         create_private_dns_zones=_bool("HARDEN_CREATE_PRIVATE_DNS_ZONES",
                                        raw["HARDEN_CREATE_PRIVATE_DNS_ZONES"] or "true"),
+        allowed_ip_ranges=allowed_ip_ranges,
     )
 
 

@@ -76,7 +76,7 @@ def graph_verdict(item: InventoryItem, settings: Settings) -> str:
     proven = graph_verdict_compliant(
         row, mode, endpoint_subnets_configured=bool(all_subnets(settings.private_endpoint_subnet_id,
                                                                 settings.private_endpoint_subnet_ids)),
-        service_endpoint_subnets=settings.service_endpoint_subnet_ids)
+        service_endpoint_subnets=settings.service_endpoint_subnet_ids, allowed_ip_ranges=settings.allowed_ip_ranges)
     return "compliant" if proven else "not-compliant"
 
 

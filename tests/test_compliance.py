@@ -31,10 +31,13 @@ OTHER_SUBNET = f"/subscriptions/{SUB}/resourceGroups/rg-x/providers/Microsoft.Ne
 TYPES = {"Microsoft.KeyVault/vaults": "kv", "Microsoft.Storage/storageAccounts": "st",
          "Microsoft.DocumentDB/databaseAccounts": "cosmos", "Microsoft.Sql/servers": "sql",
          "Microsoft.ServiceBus/namespaces": "sb", "Microsoft.EventHub/namespaces": "eh", "Microsoft.Web/sites": "app"}
+# Allowed IP ranges (HARDEN_ALLOWED_IP_RANGES) and rule values in the notations services echo them in.
+RANGES = ("20.30.40.0/24", "52.1.2.3")
+RULE_VALUES = ("20.30.40.0/24", "52.1.2.3", "52.1.2.3/32", "198.51.100.0/24", "0.0.0.0")
 GROUPS = ("vault", "blob", "file", "queue", "table", "web", "dfs", "Sql", "MongoDB", "sqlServer", "namespace", "sites")
 STATES = ("Approved", "Pending", "Rejected", "Disconnected", None)
 
-shapes_tried = {"n": 0, "prefilter_compliant": 0}
+shapes_tried = {"n": 0, "prefilter_compliant": 0, "with_ip_ranges": 0}
 
 
 def _absent_or(strategy: st.SearchStrategy) -> st.SearchStrategy:
@@ -54,12 +57,13 @@ def resources(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         ("networkAcls", _absent_or(st.fixed_dictionaries({}, optional={
             "defaultAction": st.sampled_from(["Allow", "Deny", "deny"]),
             "virtualNetworkRules": st.lists(st.sampled_from([*SUBNETS, OTHER_SUBNET]).map(lambda s: {"id": s}),
-                                            max_size=3)}))),
+                                            max_size=3),
+            "ipRules": st.lists(st.sampled_from(RULE_VALUES).map(lambda v: {"value": v}), max_size=3)}))),
         ("isVirtualNetworkFilterEnabled", _absent_or(st.booleans())),
         ("virtualNetworkRules", _absent_or(st.lists(st.sampled_from([*SUBNETS, OTHER_SUBNET])
                                                     .map(lambda s: {"id": s}), max_size=3))),
-        ("ipRules", _absent_or(st.lists(st.sampled_from([{"ipAddressOrRange": "203.0.113.0/24"},
-                                                         {"ipAddressOrRange": "0.0.0.0"}]), max_size=2))),
+        ("ipRules", _absent_or(st.lists(st.sampled_from(RULE_VALUES).map(lambda v: {"ipAddressOrRange": v}),
+                                        max_size=3))),
     ):
         drawn = draw(value)
         if drawn is not None:
@@ -87,34 +91,39 @@ def resources(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return row, body
 
 
-def _engine_says(body: dict[str, Any], mode: Mode, subnets: tuple[str, ...]) -> bool | None:
+def _engine_says(body: dict[str, Any], mode: Mode, subnets: tuple[str, ...],
+                 ranges: tuple[str, ...] = ()) -> bool | None:
     """The engine's verdict from the GET body, for services whose whole state is in it (else None)."""
     service = registry.service_for(body["type"])
     parse = getattr(service, "state_from", None)
     if parse is None:
         return None
     state = parse(body, ResourceId.parse(body["id"]))
-    return is_compliant(state, mode, endpoint_subnets_configured=True, service_endpoint_subnets=subnets)
+    return is_compliant(state, mode, endpoint_subnets_configured=True, service_endpoint_subnets=subnets,
+                        allowed_ip_ranges=ranges)
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
-@given(resources(), st.sampled_from([SUBNETS, SUBNETS[:1], ()]))
-def test_the_prefilter_never_says_compliant_where_the_engine_would_not(shape, subnets):
+@given(resources(), st.sampled_from([SUBNETS, SUBNETS[:1], ()]), st.sampled_from([(), RANGES, RANGES[1:]]))
+def test_the_prefilter_never_says_compliant_where_the_engine_would_not(shape, subnets, ranges):
     row, body = shape
     mode = Mode(row["tags"]["harden"])
     shapes_tried["n"] += 1
     prefilter = graph_verdict_compliant(row, mode, endpoint_subnets_configured=True,
-                                        service_endpoint_subnets=subnets)
+                                        service_endpoint_subnets=subnets, allowed_ip_ranges=ranges)
     if not prefilter:
         return
     shapes_tried["prefilter_compliant"] += 1
-    engine = _engine_says(body, mode, subnets)
+    if ranges and mode is Mode.SERVICE_ENDPOINT:
+        shapes_tried["with_ip_ranges"] += 1
+    engine = _engine_says(body, mode, subnets, ranges)
     assert engine is True, (row, mode)
 
 
 def test_print_how_many_shapes_were_tried():
     print(f"\ncompliance property test: {shapes_tried['n']} generated resource shapes, "
-          f"{shapes_tried['prefilter_compliant']} judged compliant by the prefilter, "
+          f"{shapes_tried['prefilter_compliant']} judged compliant by the prefilter "
+          f"({shapes_tried['with_ip_ranges']} of them in service-endpoint mode with allowed IP ranges), "
           "the engine agreeing on every one", file=sys.__stdout__)
     assert shapes_tried["n"] >= 400
 
@@ -175,3 +184,17 @@ def test_adding_a_spoke_subnet_changes_nothing_for_a_served_resource(emulator, l
     outcome = deliver(host, emulator, vault, "Microsoft.KeyVault/vaults/write")
     assert outcome["status"] == "skipped" and outcome["reasonCode"] == "already-compliant", outcome
     assert [r for r in emulator.writes() if r.resource_type != "Microsoft.ResourceGraph/resources"] == []  # no 2nd PE
+
+
+def test_the_sweep_counts_the_allowed_ip_ranges():
+    """service-endpoint with HARDEN_ALLOWED_IP_RANGES: a vault missing one configured range is queued; one with
+    every range (in whatever notation Key Vault echoes it) is not."""
+    settings = Settings.from_env({"HARDEN_SUBSCRIPTION_IDS": SUB, "HARDEN_SERVICE_ENDPOINT_SUBNET_IDS": SUBNETS[0],
+                                  "HARDEN_ALLOWED_IP_RANGES": ",".join(RANGES)})
+    acls = {"defaultAction": "Deny", "virtualNetworkRules": [{"id": SUBNETS[0].lower()}],
+            "ipRules": [{"value": "20.30.40.0/24"}]}
+    missing = _item({"networkAcls": acls}, tag="service-endpoint")
+    assert graph_verdict(missing, settings) == "not-compliant"
+    complete = _item({"networkAcls": {**acls, "ipRules": [*acls["ipRules"], {"value": "52.1.2.3/32"}]}},
+                     tag="service-endpoint")
+    assert graph_verdict(complete, settings) == "compliant"

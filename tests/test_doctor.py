@@ -146,3 +146,14 @@ def test_roles_are_expected_on_the_listed_resource_groups_when_the_main_role_is_
     assert needed[subscription] == {"Microsoft.Network/locations/operations/read"}
     assert "Microsoft.KeyVault/vaults/write" in needed[f"{subscription}/resourcegroups/rg-app"]
     assert "Microsoft.KeyVault/vaults/write" in _needed_at(lz.settings(), lz.subscription_id)[subscription]
+
+
+def test_an_allowed_ip_range_a_service_refuses_is_a_finding(emulator, lz, deployment):
+    """HARDEN_ALLOWED_IP_RANGES is validated for every service at start-up; doctor says so before an event does."""
+    site = f"{lz.rg_id(TOPIC_RG)}/providers/Microsoft.Web/sites/{APP}/config/appsettings"
+    settings = emulator.get(site)["properties"]
+    emulator.seed(site, {"properties": {**settings, "HARDEN_ALLOWED_IP_RANGES": "20.30.40.0/24,192.168.1.0/24"}})
+    verdict, detail = _doctor(emulator, deployment)["app-settings"]
+    assert verdict == FINDING and "HARDEN_ALLOWED_IP_RANGES" in detail and "192.168.1.0/24" in detail, detail
+    emulator.seed(site, {"properties": {**settings, "HARDEN_ALLOWED_IP_RANGES": "20.30.40.0/24"}})
+    assert _doctor(emulator, deployment)["app-settings"][0] == OK

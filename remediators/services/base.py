@@ -40,9 +40,10 @@ class ServiceRemediator(abc.ABC):
 
     @abc.abstractmethod
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
-                        subnet_ids: Sequence[str]) -> list[Change]:
-        """``harden=service-endpoint``: allow these subnets, deny everything else.
+                        subnet_ids: Sequence[str], *, ip_ranges: Sequence[str] = ()) -> list[Change]:
+        """``harden=service-endpoint``: allow these subnets and IP ranges, deny everything else.
 
+        ``ip_ranges`` are canonical (``remediators.ip_ranges``, validated for every service at start-up).
         Existing rules are kept; public network access stays enabled.
         """
 

@@ -40,6 +40,13 @@ harden=private's lockdown removes the 0.0.0.0 rule in the same PATCH that turns
 public access off (no extra write), so re-enabling public access later does not
 silently re-admit all of Azure; this matches the SQL remediator.
 
+IP rules (HARDEN_ALLOWED_IP_RANGES): ``service-endpoint`` adds an ``ipRules[]``
+``{ipAddressOrRange}`` for each configured range no rule covers yet, in the same PATCH as the
+VNet rules. The spec's ``IpAddressOrRange``: "A single IPv4 address or a single IPv4 address range
+in CIDR format ... cannot be contained in one of the following ranges: 10.0.0.0/8, 100.64.0.0/10,
+172.16.0.0/12, 192.168.0.0/16"; settings refuse those at start-up (remediators/ip_ranges.py). The IP
+filter applies whenever an IP rule exists, whether or not the VNet filter is on.
+
 GETs for a compliance check: 1 (the account), in both modes.
 
 Sources: azure-rest-api-specs cosmos-db/resource-manager/Microsoft.DocumentDB
@@ -56,6 +63,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..arm import ArmClients
+from ..ip_ranges import canonical_set, missing_ranges
 from ..model import ALLOW, DENY, DISABLED, Change, Phase, ResourceState
 from ..resource_id import ResourceId
 from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
@@ -142,6 +150,7 @@ class CosmosDbRemediator(ServiceRemediator):
             private_endpoint_ids=approved_private_endpoints(p.get("privateEndpointConnections")),
             private_link_groups=tuple(self.spec.group(g) for g in api_groups(account.get("kind"), p.get("capabilities"))),
             raw={"virtualNetworkRules": vnet_rules, "ipRules": ip_rules, "isVirtualNetworkFilterEnabled": filter_enabled},
+            ip_rules=canonical_set(r.get("ipAddressOrRange") for r in ip_rules),
         )
 
     def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:
@@ -158,23 +167,24 @@ class CosmosDbRemediator(ServiceRemediator):
                             _lockdown_properties, before, after)]
 
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
-                        subnet_ids: Sequence[str]) -> list[Change]:
+                        subnet_ids: Sequence[str], *, ip_ranges: Sequence[str] = ()) -> list[Change]:
         if not state.public:
             return []  # Stricter than asked; we never loosen.
         ip_rules = state.raw["ipRules"]
         present = lower_ids(r.get("id") for r in state.raw["virtualNetworkRules"])
+        planned = _vnet_rule_properties({"ipRules": ip_rules}, subnet_ids, ip_ranges)["ipRules"]
         before = {"effectiveDefault": state.default_action,
                   "isVirtualNetworkFilterEnabled": bool(state.raw.get("isVirtualNetworkFilterEnabled")),
                   "virtualNetworkRules": sorted(present),
-                  "ipRules": [r.get("ipAddressOrRange") for r in ip_rules]}
+                  "ipRules": sorted(str(r.get("ipAddressOrRange")) for r in ip_rules)}
         after = {"effectiveDefault": DENY,
                  "isVirtualNetworkFilterEnabled": True,
                  "virtualNetworkRules": sorted(present | {s.lower() for s in subnet_ids}),
-                 "ipRules": [r.get("ipAddressOrRange") for r in ip_rules if not allows_azure_datacenters(r)]}
+                 "ipRules": sorted(str(r.get("ipAddressOrRange")) for r in planned)}
         return [self._patch(arm, state.id, Phase.FIREWALL_RULES,
-                            "enable the VNet filter, allow the service-endpoint subnets, "
+                            "enable the VNet filter, allow the service-endpoint subnets and IP ranges, "
                             "drop the Azure-datacenters IP rule (other IP rules kept)",
-                            lambda p: _vnet_rule_properties(p, subnet_ids), before, after)]
+                            lambda p: _vnet_rule_properties(p, subnet_ids, ip_ranges), before, after)]
 
     def plan_restore(self, arm: ArmClients, resource_id: ResourceId, recorded: Recorded) -> list[Change]:
         p = props(arm.cosmosdb.database_accounts.get(resource_id.resource_group, resource_id.name).as_dict())
@@ -217,14 +227,19 @@ def _lockdown_properties(p: Mapping[str, Any]) -> dict[str, Any]:
     return properties
 
 
-def _vnet_rule_properties(p: Mapping[str, Any], subnet_ids: Sequence[str]) -> dict[str, Any]:
-    """The VNet filter on, every rule as read plus ours, every IP rule but 0.0.0.0."""
+def _vnet_rule_properties(p: Mapping[str, Any], subnet_ids: Sequence[str],
+                          ip_ranges: Sequence[str] = ()) -> dict[str, Any]:
+    """The VNet filter on, every rule as read plus ours, every IP rule but 0.0.0.0 plus ours."""
     vnet_rules = list(p.get("virtualNetworkRules") or ())
     present = lower_ids(r.get("id") for r in vnet_rules)
     new_rules = [{"id": s, "ignoreMissingVNetServiceEndpoint": False} for s in missing_subnets(subnet_ids, present)]
+    ip_rules = [r for r in p.get("ipRules") or () if not allows_azure_datacenters(r)]
+    have = canonical_set(r.get("ipAddressOrRange") for r in ip_rules)
     return {"isVirtualNetworkFilterEnabled": True,
             "virtualNetworkRules": [*vnet_rules, *new_rules],
-            "ipRules": [r for r in p.get("ipRules") or () if not allows_azure_datacenters(r)]}
+            "ipRules": [*ip_rules, *({"ipAddressOrRange": r} for r in missing_ranges(ip_ranges, have))]}
+
+
 
 
 def _restored_properties(p: Mapping[str, Any], recorded: Recorded) -> dict[str, Any]:

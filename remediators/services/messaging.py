@@ -30,7 +30,12 @@ Writes per remediation (besides the shared endpoint/DNS/subnet changes), each
 rule-set PUT preceded by a GET of the rule set as it is at that moment:
     private: rule set PUT (public access off, only if on) + namespace PATCH
     (public access off, only if on); the firewall rules and default stay as read
-    service-endpoint: rule set PUT (VNet rules added, default Deny)
+    service-endpoint: rule set PUT (VNet rules and IP rules added, default Deny)
+
+IP rules (HARDEN_ALLOWED_IP_RANGES): ``ipRules[] {ipMask, action: Allow}``, "a set of IPv4 addresses
+or IPv4 address ranges (in CIDR ... notation)" (learn.microsoft.com/azure/service-bus-messaging/
+service-bus-ip-filtering; event-hubs/event-hubs-ip-filtering); added for each configured range no
+Allow rule covers yet, in the same PUT as the VNet rules.
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ import logging
 from typing import Any, Callable, Mapping, Sequence
 
 from ..arm import ArmClients, response_status
+from ..ip_ranges import canonical_set, missing_ranges
 from ..model import (ALLOW, DENY, DISABLED, ENABLED, SECURED_BY_PERIMETER, Change, Mode, Phase, ResourceState,
                      requested_mode)
 from ..resource_id import ResourceId
@@ -61,6 +67,12 @@ def rule_set_subnet_ids(rule_set_props: Mapping[str, Any]) -> frozenset[str]:
     return lower_ids((r.get("subnet") or {}).get("id") for r in rule_set_props.get("virtualNetworkRules") or ())
 
 
+def rule_set_ip_ranges(rule_set_props: Mapping[str, Any]) -> frozenset[str]:
+    """The ranges the rule set's Allow IP rules let in, normalised (an absent action is Allow)."""
+    return canonical_set(r.get("ipMask") for r in rule_set_props.get("ipRules") or ()
+                         if str(r.get("action") or ALLOW).lower() == ALLOW.lower())
+
+
 def effective_default_action(rule_set_props: Mapping[str, Any]) -> str:
     """What the firewall does with traffic no rule names.
 
@@ -75,11 +87,11 @@ def effective_default_action(rule_set_props: Mapping[str, Any]) -> str:
     return DENY if denies and has_rules else ALLOW
 
 
-def merged_rule_set(current: Mapping[str, Any], *, subnet_ids: Sequence[str] = (),
+def merged_rule_set(current: Mapping[str, Any], *, subnet_ids: Sequence[str] = (), ip_ranges: Sequence[str] = (),
                     public_network_access: str | None = None) -> dict[str, Any]:
     """The rule set ``current`` plus our change, everything else kept as read.
 
-    ``subnet_ids`` get VNet rules (and the default becomes Deny);
+    ``subnet_ids`` get VNet rules and ``ip_ranges`` IP rules (and the default becomes Deny);
     ``public_network_access`` replaces the rule set's public switch.
     """
     p = dict(props(current))
@@ -88,8 +100,9 @@ def merged_rule_set(current: Mapping[str, Any], *, subnet_ids: Sequence[str] = (
     rules += [{"subnet": {"id": s}, "ignoreMissingVnetServiceEndpoint": False}
               for s in missing_subnets(subnet_ids, present)]
     p["virtualNetworkRules"] = rules
-    p["ipRules"] = [dict(r) for r in p.get("ipRules") or ()]
-    if subnet_ids:
+    p["ipRules"] = [dict(r) for r in p.get("ipRules") or ()] + [
+        {"ipMask": r, "action": ALLOW} for r in missing_ranges(ip_ranges, rule_set_ip_ranges(p))]
+    if subnet_ids or ip_ranges:
         p["defaultAction"] = DENY
     if public_network_access:
         p["publicNetworkAccess"] = public_network_access
@@ -152,6 +165,7 @@ class MessagingNamespaceRemediator(ServiceRemediator):
                 namespace_public, public_access(rs.get("publicNetworkAccess"))) else DISABLED if both_off else ENABLED,
             default_action=effective_default_action(rs) if rule_set is not None else None,
             vnet_rule_subnet_ids=rule_set_subnet_ids(rs),
+            ip_rules=rule_set_ip_ranges(rs),
             private_endpoint_ids=approved_private_endpoints(p.get("privateEndpointConnections")),
             private_link_groups=self.spec.private_link_groups,
             unsupported=problem,
@@ -184,17 +198,22 @@ class MessagingNamespaceRemediator(ServiceRemediator):
         return changes
 
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
-                        subnet_ids: Sequence[str]) -> list[Change]:
+                        subnet_ids: Sequence[str], *, ip_ranges: Sequence[str] = ()) -> list[Change]:
         current = state.raw["networkRuleSet"]
-        planned = props(merged_rule_set(current, subnet_ids=subnet_ids))
+        planned = props(merged_rule_set(current, subnet_ids=subnet_ids, ip_ranges=ip_ranges))
+        before = {"defaultAction": props(current).get("defaultAction"),
+                  "virtualNetworkRules": sorted(state.vnet_rule_subnet_ids)}
+        after = {"defaultAction": planned["defaultAction"],
+                 "virtualNetworkRules": sorted(rule_set_subnet_ids(planned))}
+        if missing_ranges(ip_ranges, state.ip_rules):
+            before["ipRules"] = _masks(props(current).get("ipRules"))
+            after["ipRules"] = _masks(planned["ipRules"])
         return [self._rule_set_change(
             arm, state, Phase.FIREWALL_RULES,
-            "allow the service-endpoint subnets and deny all other networks (IP rules and trusted-service access kept)",
-            before={"defaultAction": props(current).get("defaultAction"),
-                    "virtualNetworkRules": sorted(state.vnet_rule_subnet_ids)},
-            after={"defaultAction": planned["defaultAction"],
-                   "virtualNetworkRules": sorted(rule_set_subnet_ids(planned))},
-            merge=lambda fresh: merged_rule_set(fresh, subnet_ids=subnet_ids))]
+            "allow the service-endpoint subnets and IP ranges and deny all other networks "
+            "(existing IP rules and trusted-service access kept)",
+            before=before, after=after,
+            merge=lambda fresh: merged_rule_set(fresh, subnet_ids=subnet_ids, ip_ranges=ip_ranges))]
 
     def plan_restore(self, arm: ArmClients, resource_id: ResourceId, recorded: Recorded) -> list[Change]:
         """The namespace's switch first, then the rule set: one write at a time on a namespace."""
@@ -240,3 +259,8 @@ class MessagingNamespaceRemediator(ServiceRemediator):
 
         return Change(phase=phase, target=str(rid.child("networkRuleSets", RULE_SET_NAME)), summary=summary,
                       before=dict(before), after=dict(after), apply=apply, needs=needs)
+
+
+def _masks(rules: Any) -> list[str]:
+    """``ipRules[].ipMask`` exactly as read, sorted (what history records and revert writes back)."""
+    return sorted(str(r.get("ipMask")) for r in rules or () if isinstance(r, Mapping) and r.get("ipMask") is not None)

@@ -3,6 +3,12 @@
 Both answer a GET with ``networkAcls {defaultAction, bypass, ipRules[],
 virtualNetworkRules[]}`` and both replace ``networkAcls`` as a whole on PATCH,
 so one PATCH carrying every rule we read is the safe write.
+
+IP rules (``ipRules[].value``, HARDEN_ALLOWED_IP_RANGES): a single address is written bare
+("Configure these ranges by using individual IP address rules", storage-network-security,
+"Restrictions for IP network rules"), a range in CIDR; both services take public IPv4 only
+(remediators/ip_ranges.py). Key Vault echoes a bare address as ``/32``, so rules are compared
+normalised and an echoed rule is never added twice.
 """
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import abc
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..arm import ArmClients
+from ..ip_ranges import canonical_set, missing_ranges
 from ..model import DENY, DISABLED, Change, Phase, ResourceState
 from ..resource_id import ResourceId
 from ..spec import PrivateLinkGroup
@@ -35,6 +42,10 @@ class NetworkAclsRemediator(ServiceRemediator):
     @abc.abstractmethod
     def vnet_rule(self, subnet_id: str) -> dict[str, Any]:
         """A ``virtualNetworkRules[]`` entry allowing this subnet."""
+
+    def ip_rule(self, value: str) -> dict[str, Any]:
+        """An ``ipRules[]`` entry allowing this canonical address or range."""
+        return {"value": value}
 
     def private_link_groups_for(self, resource: Mapping[str, Any]) -> tuple[PrivateLinkGroup, ...]:
         """The groups this resource needs endpoints for (the whole ARM GET: kind and SKU matter)."""
@@ -62,35 +73,42 @@ class NetworkAclsRemediator(ServiceRemediator):
             private_link_groups=self.private_link_groups_for(resource),
             unsupported=self.unsupported_reason(resource),
             raw={"networkAcls": acls},
+            ip_rules=canonical_set(r.get("value") for r in acls.get("ipRules") or ()),
         )
 
     def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:
         return [self._patch(arm, state, public_network_access=DISABLED)]
 
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
-                        subnet_ids: Sequence[str]) -> list[Change]:
-        return [self._patch(arm, state, subnet_ids=subnet_ids)]
+                        subnet_ids: Sequence[str], *, ip_ranges: Sequence[str] = ()) -> list[Change]:
+        return [self._patch(arm, state, subnet_ids=subnet_ids, ip_ranges=ip_ranges)]
 
-    def _merged_acls(self, acls: Mapping[str, Any], subnet_ids: Sequence[str]) -> dict[str, Any]:
-        """``acls`` as read, plus a rule for each subnet that has none, default Deny."""
+    def _merged_acls(self, acls: Mapping[str, Any], subnet_ids: Sequence[str],
+                     ip_ranges: Sequence[str] = ()) -> dict[str, Any]:
+        """``acls`` as read, plus a rule for each subnet and IP range that has none, default Deny."""
         merged = dict(acls)
         rules = list(acls.get("virtualNetworkRules") or ())
         present = lower_ids(r.get("id") for r in rules)
         merged["virtualNetworkRules"] = rules + [self.vnet_rule(s) for s in missing_subnets(subnet_ids, present)]
-        merged["ipRules"] = list(acls.get("ipRules") or ())
+        ip_rules = list(acls.get("ipRules") or ())
+        have = canonical_set(r.get("value") for r in ip_rules)
+        merged["ipRules"] = ip_rules + [self.ip_rule(r) for r in missing_ranges(ip_ranges, have)]
         merged["bypass"] = acls.get("bypass") or "AzureServices"
         merged["defaultAction"] = DENY
         return merged
 
     def _patch(self, arm: ArmClients, state: ResourceState, *, public_network_access: str | None = None,
-               subnet_ids: Sequence[str] = ()) -> Change:
-        planned = self._merged_acls(state.raw["networkAcls"], subnet_ids)
+               subnet_ids: Sequence[str] = (), ip_ranges: Sequence[str] = ()) -> Change:
+        planned = self._merged_acls(state.raw["networkAcls"], subnet_ids, ip_ranges)
         before: dict[str, Any] = {"networkAcls.defaultAction": state.default_action}
         after: dict[str, Any] = {"networkAcls.defaultAction": DENY}
         if missing_subnets(subnet_ids, state.vnet_rule_subnet_ids):
             before["networkAcls.virtualNetworkRules"] = sorted(state.vnet_rule_subnet_ids)
             after["networkAcls.virtualNetworkRules"] = sorted(
                 lower_ids(r.get("id") for r in planned["virtualNetworkRules"]))
+        if missing_ranges(ip_ranges, state.ip_rules):
+            before["networkAcls.ipRules"] = _ip_values(state.raw["networkAcls"].get("ipRules"))
+            after["networkAcls.ipRules"] = _ip_values(planned["ipRules"])
         if public_network_access:
             before["publicNetworkAccess"] = state.public_network_access
             after["publicNetworkAccess"] = public_network_access
@@ -101,7 +119,7 @@ class NetworkAclsRemediator(ServiceRemediator):
             # (it waits for endpoints, DNS, subnets): merge into the rules as they are now, so that
             # a rule someone added meanwhile is kept.
             fresh = props(self.get(arm, rid)).get("networkAcls") or {}
-            properties: dict[str, Any] = {"networkAcls": self._merged_acls(fresh, subnet_ids)}
+            properties: dict[str, Any] = {"networkAcls": self._merged_acls(fresh, subnet_ids, ip_ranges)}
             if public_network_access:
                 properties["publicNetworkAccess"] = public_network_access
             return self.update(arm, rid, {"properties": properties})
@@ -110,7 +128,7 @@ class NetworkAclsRemediator(ServiceRemediator):
             phase=Phase.PUBLIC_ACCESS if public_network_access else Phase.FIREWALL_RULES,
             target=str(rid),
             summary="disable public network access and deny the firewall's default"
-            if public_network_access else "allow the service-endpoint subnets and deny all other networks",
+            if public_network_access else "allow the service-endpoint subnets and IP ranges and deny all other networks",
             before=before,
             after=after,
             apply=apply,
@@ -150,11 +168,6 @@ class NetworkAclsRemediator(ServiceRemediator):
                        summary="restore public network access and the firewall as they were before hardening "
                                "(rules others added kept)", before=before, after=after, apply=apply)]
 
-
-    def ip_rule(self, value: str) -> dict[str, Any]:
-        """An ``ipRules[]`` entry allowing this address or range."""
-        return {"value": value}
-
     def _restored_acls(self, acls: Mapping[str, Any], recorded: Recorded) -> dict[str, Any]:
         """``acls`` less the rules we added, plus the ones we removed, the default as recorded."""
         return _restored_acls(acls, recorded, self.ip_rule)
@@ -179,3 +192,7 @@ def _ip(value: Any) -> str:
     """Key Vault echoes a single address as ``/32``; compare without it."""
     text = str(value or "").lower()
     return text[:-3] if text.endswith("/32") else text
+
+def _ip_values(rules: Any) -> list[str]:
+    """The ``ipRules[].value`` strings exactly as read, sorted (what history records and revert writes back)."""
+    return sorted(str(r.get("value")) for r in rules or () if isinstance(r, Mapping) and r.get("value") is not None)

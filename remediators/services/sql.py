@@ -36,6 +36,12 @@ Decisions:
   region fails the plan before anything is written (``NetworkPlanner.plan_service_endpoints``,
   shared by every service), so the Azure-services rule is never deleted while a subnet
   that relied on it cannot be given a working VNet rule.
+- **Allowed IP ranges** (HARDEN_ALLOWED_IP_RANGES, ``service-endpoint`` only): one
+  ``firewallRules/harden-ip-<range>`` {startIpAddress, endIpAddress} per configured range that no
+  rule already spans exactly (whatever its name), written before the Azure-services rule goes
+  (FirewallRules_CreateOrUpdate, a plain PUT). Server-level rules are IPv4 start/end addresses
+  (learn.microsoft.com/azure/azure-sql/database/firewall-configure); the settings refuse anything
+  else, and 0.0.0.0, at start-up (remediators/ip_ranges.py).
 - A write to a firewall rule (``Microsoft.Sql/servers/firewallRules/write``,
   e.g. someone ticking the checkbox again) re-evaluates the server: the trigger
   maps child writes to the parent.
@@ -45,7 +51,7 @@ which is every compliant ``private`` server; 3 (server, firewall rules,
 VNet rules) for a compliant ``service-endpoint`` server that stays public.
 
 Sources: azure-rest-api-specs sql/resource-manager/Microsoft.Sql (Servers_Get,
-Servers_Update, FirewallRules_ListByServer/Delete, VirtualNetworkRules_ListByServer/
+Servers_Update, FirewallRules_ListByServer/CreateOrUpdate/Delete, VirtualNetworkRules_ListByServer/
 CreateOrUpdate); learn.microsoft.com/azure/azure-sql/database/connectivity-settings
 (errors 42101 and 42102); learn.microsoft.com/azure/azure-sql/database/network-access-controls-overview
 ("Allow Azure services" is a 0.0.0.0 rule); learn.microsoft.com/azure/azure-sql/database/vnet-service-endpoint-rule-overview
@@ -59,6 +65,7 @@ import hashlib
 from typing import Any, Mapping, Sequence
 
 from ..arm import ArmClients
+from ..ip_ranges import bounds, canonical_bounds, missing_ranges, rule_name
 from ..model import ALLOW, DENY, DISABLED, Change, Phase, ResourceState
 from ..resource_id import ResourceId
 from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
@@ -95,6 +102,7 @@ class SqlServerRemediator(ServiceRemediator):
         Microsoft.Sql/servers/read
         Microsoft.Sql/servers/write
         Microsoft.Sql/servers/firewallRules/read
+        Microsoft.Sql/servers/firewallRules/write
         Microsoft.Sql/servers/firewallRules/delete
         Microsoft.Sql/servers/virtualNetworkRules/read
         Microsoft.Sql/servers/virtualNetworkRules/write
@@ -135,6 +143,8 @@ class SqlServerRemediator(ServiceRemediator):
             private_endpoint_ids=approved_private_endpoints(p.get("privateEndpointConnections")),
             private_link_groups=self.spec.private_link_groups,
             raw={"firewallRules": firewall},
+            ip_rules=frozenset(c for c in (canonical_bounds(props(r).get("startIpAddress"), props(r).get("endIpAddress"))
+                                           for r in firewall if not allows_azure_services(r)) if c),
         )
 
     def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:
@@ -155,11 +165,12 @@ class SqlServerRemediator(ServiceRemediator):
         ]
 
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
-                        subnet_ids: Sequence[str]) -> list[Change]:
+                        subnet_ids: Sequence[str], *, ip_ranges: Sequence[str] = ()) -> list[Change]:
         if not state.public:
             return []  # Stricter than asked; we never loosen.
         changes = [self._add_vnet_rule(arm, state.id, s)
                    for s in missing_subnets(subnet_ids, state.vnet_rule_subnet_ids)]
+        changes += [self._add_firewall_rule(arm, state.id, r) for r in missing_ranges(ip_ranges, state.ip_rules)]
         # After the VNet rules, so the subnets never lose access half-way.
         return changes + self._delete_azure_services_rules(arm, state)
 
@@ -214,6 +225,20 @@ class SqlServerRemediator(ServiceRemediator):
             after=body["properties"],
             apply=lambda: arm.sql.virtual_network_rules.begin_create_or_update(
                 rid.resource_group, rid.name, name, body).result(),
+        )
+
+    @staticmethod
+    def _add_firewall_rule(arm: ArmClients, rid: ResourceId, ip_range: str) -> Change:
+        name = rule_name(ip_range)
+        start, end = bounds(ip_range)
+        body = {"properties": {"startIpAddress": start, "endIpAddress": end}}
+        return Change(
+            phase=Phase.FIREWALL_RULES,
+            target=str(rid.child("firewallRules", name)),
+            summary=f"allow the IP range {ip_range} (HARDEN_ALLOWED_IP_RANGES)",
+            before=None,
+            after=dict(body["properties"]),
+            apply=lambda: arm.sql.firewall_rules.create_or_update(rid.resource_group, rid.name, name, body),
         )
 
     @staticmethod

@@ -125,4 +125,5 @@ class StorageRemediator(NetworkAclsRemediator):
         return {"id": subnet_id, "action": "Allow"}
 
     def ip_rule(self, value: str) -> dict[str, Any]:
+        # IPRule {value, action}: action's only value is Allow (StorageAccounts_Update, IPRule).
         return {"value": value, "action": "Allow"}

@@ -12,6 +12,13 @@
   whole with one PATCH of ``config/web`` (WebApps_UpdateConfiguration) that
   carries only the two restriction properties, so app settings (a separate
   ``config/appsettings`` resource) and the rest of the site config are never sent.
+- Allowed IP ranges (HARDEN_ALLOWED_IP_RANGES, ``service-endpoint``): one Allow restriction
+  ``{ipAddress: <CIDR>, action: Allow, priority, name: harden-ip-<range>}`` per configured range no
+  Allow rule covers yet, in the same ``config/web`` PATCH. ``ipAddress`` is CIDR ("IP address the
+  security restriction is valid for. It can be in form of pure ipv4 address (required SubnetMask
+  property) or CIDR notation such as ipv4/mask", SiteConfig.tsp ``IpSecurityRestriction``), so a single
+  address is written ``a.b.c.d/32``; App Service would take IPv6 too, the other services would not
+  (remediators/ip_ranges.py).
 - Private endpoints need a Basic-or-higher plan (Functions: Flex Consumption,
   Elastic Premium or Dedicated); ``properties.sku`` names the plan's SKU. Access
   restrictions work on every plan.
@@ -42,6 +49,7 @@ import logging
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..arm import ArmClients
+from ..ip_ranges import as_cidr, canonical_set, missing_ranges, rule_name
 from ..model import ALLOW, DENY, DISABLED, ENABLED, Change, Mode, Phase, ResourceState, requested_mode
 from ..resource_id import ResourceId
 from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
@@ -85,6 +93,18 @@ def allowed_subnets(rules: Iterable[Mapping[str, Any]]) -> frozenset[str]:
                      if str(r.get("action") or ALLOW).lower() == ALLOW.lower())
 
 
+def allowed_ip_ranges(rules: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The ranges the Allow rules let in, normalised (service tags and ``Any`` are not ranges)."""
+    return canonical_set(_with_mask(r) for r in rules
+                         if str(r.get("action") or ALLOW).lower() == ALLOW.lower() and not r.get("vnetSubnetResourceId"))
+
+
+def _with_mask(rule: Mapping[str, Any]) -> Any:
+    """``ipAddress``, with its ``subnetMask`` when it is "a pure ipv4 address (required SubnetMask property)"."""
+    address, mask = rule.get("ipAddress"), rule.get("subnetMask")
+    return f"{address}/{mask}" if isinstance(address, str) and "/" not in address and mask else address
+
+
 def effective_default_action(config_props: Mapping[str, Any]) -> str:
     """The explicit default action, else what the implicit last rule does."""
     explicit = config_props.get("ipSecurityRestrictionsDefaultAction")
@@ -100,9 +120,11 @@ def restriction_name(subnet_id: str) -> str:
     return f"harden-{subnet_id.rsplit('/', 1)[-1]}"[:23] + f"-{digest}"
 
 
-def merged_restrictions(config_props: Mapping[str, Any], subnet_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Every stored rule as read, plus an allow rule for each subnet that has none."""
+def merged_restrictions(config_props: Mapping[str, Any], subnet_ids: Sequence[str],
+                        ip_ranges: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every stored rule as read, plus an allow rule for each subnet and IP range that has none."""
     rules = explicit_restrictions(config_props)
+    present_ranges = allowed_ip_ranges(rules)
     used = {r.get("priority") for r in rules}
     priority = FIRST_PRIORITY
     for subnet_id in missing_subnets(subnet_ids, allowed_subnets(rules)):
@@ -113,6 +135,13 @@ def merged_restrictions(config_props: Mapping[str, Any], subnet_ids: Sequence[st
         rules.append({"vnetSubnetResourceId": subnet_id, "action": ALLOW, "priority": priority,
                       "name": restriction_name(subnet_id),
                       "description": f"harden=service-endpoint: allow subnet {vnet}/{subnet} (paas-hardener)"})
+    for ip_range in missing_ranges(ip_ranges, present_ranges):
+        while priority in used:
+            priority += 1
+        used.add(priority)
+        rules.append({"ipAddress": as_cidr(ip_range), "action": ALLOW, "priority": priority,
+                      "name": rule_name(ip_range),
+                      "description": f"HARDEN_ALLOWED_IP_RANGES: allow {ip_range} (paas-hardener)"})
     return rules
 
 
@@ -171,6 +200,7 @@ class WebAppRemediator(ServiceRemediator):
             public_network_access=public,
             default_action=effective_default_action(config_props) if config is not None else None,
             vnet_rule_subnet_ids=allowed_subnets(explicit_restrictions(config_props)),
+            ip_rules=allowed_ip_ranges(explicit_restrictions(config_props)),
             private_endpoint_ids=approved_private_endpoints(connections),
             private_link_groups=self.spec.private_link_groups,
             unsupported=unsupported,
@@ -186,27 +216,29 @@ class WebAppRemediator(ServiceRemediator):
             apply=lambda: arm.web.web_apps.update(rid.resource_group, rid.name, body))]
 
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
-                        subnet_ids: Sequence[str]) -> list[Change]:
+                        subnet_ids: Sequence[str], *, ip_ranges: Sequence[str] = ()) -> list[Change]:
         rid = state.id
-        planned = merged_restrictions(props(state.raw["config"]), subnet_ids)
+        planned = merged_restrictions(props(state.raw["config"]), subnet_ids, ip_ranges)
 
         def apply() -> Any:
             # The list is written whole: merge into the rules as they are now, not as planned.
             apps = arm.web.web_apps
             fresh = props(apps.get_configuration(rid.resource_group, rid.name).as_dict())
-            body = {"properties": {"ipSecurityRestrictions": merged_restrictions(fresh, subnet_ids),
+            body = {"properties": {"ipSecurityRestrictions": merged_restrictions(fresh, subnet_ids, ip_ranges),
                                    "ipSecurityRestrictionsDefaultAction": DENY}}
             return apps.update_configuration(rid.resource_group, rid.name, body)
 
+        before = {"ipSecurityRestrictionsDefaultAction": state.default_action,
+                  "vnetSubnets": sorted(state.vnet_rule_subnet_ids)}
+        after = {"ipSecurityRestrictionsDefaultAction": DENY, "vnetSubnets": sorted(allowed_subnets(planned))}
+        if missing_ranges(ip_ranges, state.ip_rules):
+            before["ipSecurityRestrictions.ipAddress"] = _addresses(explicit_restrictions(props(state.raw["config"])))
+            after["ipSecurityRestrictions.ipAddress"] = _addresses(planned)
         return [Change(
             phase=Phase.FIREWALL_RULES, target=f"{rid}/config/web",
-            summary="allow the service-endpoint subnets in the access restrictions and deny all other networks "
-                    "(existing restrictions kept)",
-            before={"ipSecurityRestrictionsDefaultAction": state.default_action,
-                    "vnetSubnets": sorted(state.vnet_rule_subnet_ids)},
-            after={"ipSecurityRestrictionsDefaultAction": DENY,
-                   "vnetSubnets": sorted(allowed_subnets(planned))},
-            apply=apply)]
+            summary="allow the service-endpoint subnets and IP ranges in the access restrictions and deny all other "
+                    "networks (existing restrictions kept)",
+            before=before, after=after, apply=apply)]
 
     def plan_restore(self, arm: ArmClients, resource_id: ResourceId, recorded: Recorded) -> list[Change]:
         apps = arm.web.web_apps
@@ -257,3 +289,8 @@ def restored_config(config_props: Mapping[str, Any], recorded: Recorded) -> dict
 def _restriction_view(rules: Any) -> list[str]:
     return sorted(str(r.get("vnetSubnetResourceId") or r.get("ipAddress") or r.get("name")).lower()
                   for r in explicit_restrictions({"ipSecurityRestrictions": rules or []}))
+
+
+def _addresses(rules: Iterable[Mapping[str, Any]]) -> list[str]:
+    """``ipAddress`` of every stored rule that has one, exactly as read, sorted (for history and revert)."""
+    return sorted(str(r["ipAddress"]) for r in rules if r.get("ipAddress"))
