@@ -139,11 +139,16 @@ def _endpoints(outcome: dict[str, Any]) -> list[str]:
     return [c["target"] for c in outcome["changes"] if c["phase"] == "private_endpoint"]
 
 
-@pytest.mark.parametrize("mode", ["private", "service-endpoint"])
+@pytest.mark.parametrize("mode", ["private", "service-endpoint", "service-endpoint+ip-ranges"])
 @pytest.mark.parametrize("service", sorted(SERVICES))
-def test_harden_then_revert_restores_the_settings_and_keeps_later_rules(service, mode, host, emulator, lz):
+def test_harden_then_revert_restores_the_settings_and_keeps_later_rules(service, mode, host, emulator, lz,
+                                                                        monkeypatch):
     seed, operation, snapshot, add_later, key, value = SERVICES[service]
-    rid = seed(emulator, lz, f"rv-{'p' if mode == 'private' else 'se'}", {"harden": mode, "team": "payments"})
+    suffix = "ip" if mode.endswith("+ip-ranges") else ""
+    if suffix:  # HARDEN_ALLOWED_IP_RANGES: the IP rules we add come out again too
+        mode = mode.removesuffix("+ip-ranges")
+        monkeypatch.setenv("HARDEN_ALLOWED_IP_RANGES", "20.30.40.0/24, 52.1.2.3")
+    rid = seed(emulator, lz, f"rv-{'p' if mode == 'private' else 'se'}{suffix}", {"harden": mode, "team": "payments"})
     before = snapshot(emulator, rid)
     hardened = deliver(host, emulator, rid, operation)  # delivered twice: settles
     assert hardened["status"] == "hardened"
