@@ -40,6 +40,8 @@ ALLOWED_VALUES = ", ".join(m.value for m in Mode)
 # retrying them would only loop. Everything else is retried by the host.
 _REJECTED_STATUSES = (400, 422)
 _UNTAGGED = ("untagged", "untagged-public")
+# Failures the host retries (the message is raised again, then parked in the poison queue).
+_RETRIED_FAILURES = ("arm-error", "permission-denied", "denied-by-policy")
 _UNSUPPORTED_HINTS = ("sku", "tier", "premium", "notsupported", "not supported")
 
 
@@ -327,7 +329,7 @@ class Engine:
                            tag, done, not_done=not_done)
         if isinstance(error, HttpResponseError):
             failure = self._failure(request, service, tag, error, done=done, not_done=not_done, where=where)
-            if failure.reason_code == "arm-error":
+            if failure.reason_code in _RETRIED_FAILURES:
                 raise HardeningFailed(failure) from error
             return failure
         if isinstance(error, (AzureError, VnetBusy, LeaseLost)):
@@ -357,6 +359,22 @@ class Engine:
             return Outcome(Status.UNSUPPORTED if unsupported else Status.FAILED, request.resource_id,
                            "rejected-by-arm",
                            f"ARM rejected the change{at}{applied} ({code}): {message}; not retried{skipped}",
+                           request, kind, tag, done, error, not_done)
+        if status_code == 403:
+            # Refused permissions (or a Deny policy) are reported as such, with the fix. Still retried: a
+            # role assignment "can take up to 30 minutes" to take effect (learn.microsoft.com/azure/
+            # role-based-access-control/troubleshooting, "Symptom - Role assignment changes are not being
+            # detected"), then the message is parked in the poison queue and the next sweep asks again.
+            # Public access stays on: nothing after the refused step runs.
+            if code == "RequestDisallowedByPolicy":
+                return Outcome(Status.FAILED, request.resource_id, "denied-by-policy",
+                               f"an Azure Policy assignment denied the change{at}{applied}: {message}; exempt this "
+                               "resource or its resource group from that assignment, or tag the resource harden=off; "
+                               f"the message will be retried{skipped}", request, kind, tag, done, error, not_done)
+            return Outcome(Status.FAILED, request.resource_id, "permission-denied",
+                           f"ARM refused the app's identity{at}{applied} ({code}): {message}; grant the action it "
+                           "names to the app's role (infra/remediator-role-actions.json) at that scope, or tag the "
+                           f"resource harden=off; the message will be retried{skipped}",
                            request, kind, tag, done, error, not_done)
         return Outcome(Status.FAILED, request.resource_id, "arm-error",
                        f"ARM error{at}{applied} ({status_code} {code}): {message}; the message will be "

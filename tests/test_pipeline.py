@@ -69,6 +69,8 @@ def test_permanent_error_is_reported_with_arm_code_and_poisons_the_message(host,
     reported = outcomes(emulator)
     assert len(reported) == host.max_dequeue_count
     assert all(o["status"] == "failed" and o["error"]["code"] == "AuthorizationFailed" for o in reported), [(o["status"], o["reason"]) for o in reported]
+    assert {o["reasonCode"] for o in reported} == {"permission-denied"}
+    assert "infra/remediator-role-actions.json" in reported[0]["reason"]
     assert "The client does not have authorization" in reported[0]["reason"]
     # DNS and the endpoint were made on the first attempt, DNS first, and reused by
     # the retries; public access was never closed.

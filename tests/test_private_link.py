@@ -110,6 +110,7 @@ def test_dns_zone_refused_stops_the_plan_before_any_endpoint_exists(host, emulat
     reported = outcomes(emulator)
     assert reported and all(o["status"] == "failed" for o in reported)
     assert "privatelink.azurewebsites.net" in reported[0]["reason"] and lz.dns_rg in reported[0]["reason"]
+    assert reported[0]["reasonCode"] == "denied-by-policy" and "exempt" in reported[0]["reason"]
     assert {n["phase"] for n in reported[0]["notDone"]} >= {"private_endpoint", "public_access"}
     assert emulator.get(_endpoint_id(lz, "app-dnsdenied01", "sites")) is None, "an endpoint would close the site"
     assert [r for r in emulator.writes() if r.status < 400] == []
