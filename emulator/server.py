@@ -141,6 +141,10 @@ class Emulator:
         # Subscriptions that exist besides those holding a resource (emulator/subscriptions.py).
         self.subscriptions: set[str] = set()
         self.graph_payload_limit = resourcegraph.MAX_PAYLOAD_BYTES
+        # A fault, not Resource Graph's documented behaviour: the next-page token does not advance (seen on
+        # Microsoft Graph's paging, microsoftgraph/microsoft-graph-docs-contrib#6059 and #1239; a guess for
+        # Resource Graph, listed in emulator/README.md). A client must not page forever.
+        self.graph_stuck_paging = False
         # Role assignments per client id (emulator/authz.py); none = unrestricted. Survive reset().
         self.authz = Authorizer()
         self._lock = threading.RLock()
@@ -203,6 +207,7 @@ class Emulator:
             self.throttle.disable()
             self.graph_quota.configure()
             self.graph_payload_limit = resourcegraph.MAX_PAYLOAD_BYTES
+            self.graph_stuck_paging = False
             self.subscriptions.clear()
         self.faults.clear()
 
@@ -545,6 +550,9 @@ class Emulator:
         with self._lock:
             try:
                 answer = resourcegraph.query(body, all_resources=rows, management_groups=self.management_groups)
+                given = ((body or {}).get("options") or {}).get("$skipToken") if isinstance(body, dict) else None
+                if self.graph_stuck_paging and given and answer.get("$skipToken"):
+                    answer["$skipToken"] = given
                 too_large = resourcegraph.payload_too_large(answer, self.graph_payload_limit)
                 if too_large:
                     raise too_large

@@ -266,6 +266,7 @@ def list_resources(client: Any, scope: Scope, *, page_size: int = PAGE_SIZE,
     yielded: set[str] = set()
     for number, (subscriptions, groups) in enumerate(batches, 1):
         token: str | None = None
+        tokens: set[str] = set()
         top = page_size
         batch_total: int | None = None
         while True:
@@ -302,6 +303,10 @@ def list_resources(client: Any, scope: Scope, *, page_size: int = PAGE_SIZE,
             token = response.skip_token
             if not token or not rows:
                 break
+            if token in tokens:  # a page token that does not advance would page forever: no wait is unbounded
+                raise GraphIncomplete(f"Resource Graph returned the same $skipToken twice after {seen} of {total} "
+                                      "rows; the inventory would be incomplete")
+            tokens.add(token)
 
 
 def _query(client: Any, query: str, *, subscriptions: list[str] | None, groups: list[str] | None, top: int,

@@ -172,6 +172,15 @@ def test_a_truncated_result_is_an_error_not_a_short_inventory(emulator, graph, m
         list(list_resources(graph, Scope(subscriptions=(SUB_A,)), page_size=2))
 
 
+def test_a_page_token_that_does_not_advance_is_an_error_not_an_endless_loop(emulator, graph):
+    seed_vaults(emulator, SUB_A, 7)
+    emulator.graph_stuck_paging = True  # a fault (emulator/server.py): the next token repeats the one sent
+    emulator.clear_requests()
+    with pytest.raises(GraphIncomplete, match="same \\$skipToken twice"):
+        list(list_resources(graph, Scope(subscriptions=(SUB_A,)), page_size=2))
+    assert len(graph_calls(emulator)) == 2  # the first page, then the one answering with the token it was sent
+
+
 def test_the_quota_headers_are_on_every_answer(emulator, graph):
     seed_vaults(emulator, SUB_A, 1)
     clock = FakeClock()
