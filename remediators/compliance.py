@@ -50,6 +50,8 @@ def is_compliant(state: ResourceState, mode: Mode, *, endpoint_subnets_configure
     """
     if mode is Mode.OFF:
         return True
+    if state.own_write_failed:
+        return False  # its properties may be the failed write's, not the resource's
     if mode is Mode.PRIVATE:
         if state.public or state.default_action not in (None, DENY):
             return False

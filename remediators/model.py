@@ -96,6 +96,10 @@ class ResourceState:
     private_link_groups: tuple[PrivateLinkGroup, ...]
     unsupported: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: The resource's own ``provisioningState`` is ``Failed``: its last write (ours, perhaps) did not
+    #: finish, whatever its properties say; it is written again (async-operations: a failed operation
+    #: leaves the resource Failed).
+    own_write_failed: bool = False
     ip_rules: frozenset[str] = frozenset()
 
     @property

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from emulator import catalog, resource_type_of
 from localdev.landing_zone import seed_network
 from remediators.cloud import forget_clouds
 from remediators.runtime import engine_for
@@ -26,16 +25,13 @@ from tests.simulation import (FAULTS, MODES, READ_FAULTS, SERVICES, Baseline, Ki
 
 SEED = 13
 
-OTHER_FAILED = ("issue 13 item 2, left open: the hardened resource's own write (a Cosmos DB account's) whose "
-                "operation ended Failed is not sent again once its properties already read as compliant")
-
 
 def known_failure(service: str, mode: str, baseline: Baseline, step: Step, fault: str) -> str | None:
-    """The known issue-13 bug that makes this case fail today, or None when it must pass."""
-    if fault == "operation-failed" and step.kind == "resource" \
-            and catalog.rule_for(resource_type_of(step.path)).provisioning_state:
-        # (A type without provisioningState is rolled back by the emulator: the host's retry repairs it.)
-        return OTHER_FAILED
+    """The known issue-13 bug that makes this case fail today, or None when it must pass.
+
+    None left: the last one (a Cosmos DB account's own write ending Failed) is fixed by
+    ``ResourceState.own_write_failed``. A new known failure goes here, with its issue.
+    """
     return None
 
 
@@ -48,8 +44,6 @@ KINDS = {"private": ("dns-zone", "vnet-link", "endpoint", "zone-group", "resourc
 _NO_STEP = {("sql", "service-endpoint", "subnet")}
 _LONG_RUNNING_RESOURCE_WRITE = {"private": {"sql", "cosmosdb"}, "service-endpoint": {"cosmosdb"}}
 # The suite's step of a kind is its first write, except ``resource``: its last write, the one that closes access.
-# Which services' writes there are rolled back when their operation fails (no provisioningState):
-_ROLLED_BACK = {("sql", "resource")}
 
 
 def _suite_cases() -> list[Any]:
@@ -71,8 +65,6 @@ def _suite_cases() -> list[Any]:
 
 def _static_known_failure(service: str, mode: str, kind: str, fault: str) -> str | None:
     """:func:`known_failure` for the suite's steps, decidable before any baseline ran (checked against it)."""
-    if fault == "operation-failed" and kind == "resource" and (service, kind) not in _ROLLED_BACK:
-        return OTHER_FAILED
     return None
 
 

@@ -151,10 +151,11 @@ class CosmosDbRemediator(ServiceRemediator):
             private_link_groups=tuple(self.spec.group(g) for g in api_groups(account.get("kind"), p.get("capabilities"))),
             raw={"virtualNetworkRules": vnet_rules, "ipRules": ip_rules, "isVirtualNetworkFilterEnabled": filter_enabled},
             ip_rules=canonical_set(r.get("ipAddressOrRange") for r in ip_rules),
+            own_write_failed=str(p.get("provisioningState") or "").lower() == "failed",
         )
 
     def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:
-        if not state.public:
+        if not state.public and not state.own_write_failed:
             return []
         ip_rules = state.raw["ipRules"]
         before: dict[str, Any] = {"publicNetworkAccess": state.public_network_access}
@@ -168,7 +169,7 @@ class CosmosDbRemediator(ServiceRemediator):
 
     def plan_vnet_rules(self, arm: ArmClients, state: ResourceState,
                         subnet_ids: Sequence[str], *, ip_ranges: Sequence[str] = ()) -> list[Change]:
-        if not state.public:
+        if not state.public and not state.own_write_failed:
             return []  # Stricter than asked; we never loosen.
         ip_rules = state.raw["ipRules"]
         present = lower_ids(r.get("id") for r in state.raw["virtualNetworkRules"])
