@@ -250,6 +250,16 @@ def dispatcher_from_environment(credential: Any, environ: Mapping[str, str] | No
                            tuple(env.get(k) or "" for k in _STORAGE_SETTINGS))
 
 
+def dispatcher_or_none(credential: Any, environ: Mapping[str, str] | None = None) -> Dispatcher | None:
+    """:func:`dispatcher_from_environment`, with a malformed setting logged (every time) instead of raised:
+    a bad notification setting must not fail every hardening and send the queue into a retry loop."""
+    try:
+        return dispatcher_from_environment(credential, environ)
+    except ValueError as exc:
+        logger.error("Notification channels are off: %s", exc)
+        return None
+
+
 @lru_cache(maxsize=4)
 def _dispatcher_for(credential: Any, channels: tuple[str, ...], routing: tuple[str, ...],
                     storage: tuple[str, ...]) -> Dispatcher | None:

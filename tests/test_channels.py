@@ -196,3 +196,41 @@ def test_settings_that_do_not_fit_are_refused_clearly(emulator, lz, monkeypatch)
         dispatch.dispatcher_from_environment(DefaultAzureCredential(),
                                              {"HARDEN_NOTIFY_EMAIL_ENDPOINT": emulator.url})
     assert dispatch.dispatcher_from_environment(DefaultAzureCredential(), {}) is None
+    # In the app, a malformed setting turns the channels off with a clear log line; hardening goes on.
+    assert dispatch.dispatcher_or_none(DefaultAzureCredential(), {
+        "HARDEN_NOTIFY_TEAMS_WEBHOOK_SECRET_URI": "https://hooks.example/x"}) is None
+
+
+def test_a_sweep_sends_one_digest_per_recipient_per_run(emulator, lz, host, notify, azurite):
+    from azure.storage.blob import BlobServiceClient
+
+    from remediators.sweep import CLAIMS_CONTAINER
+
+    try:
+        BlobServiceClient.from_connection_string(azurite).delete_container(CLAIMS_CONTAINER)
+    except ResourceNotFoundError:
+        pass
+    alice = [seed_key_vault(emulator, lz, f"kv-digest-a{i}", tags={"harden": "private", "owner": "alice@contoso.com"})
+             for i in range(3)]
+    bob = seed_key_vault(emulator, lz, "kv-digest-b", tags={"harden": "maybe", "owner": "bob@contoso.com"})
+    # Untagged public resources are reported only when the platform team wants them (HARDEN_NOTIFY_SKIP).
+    seed_key_vault(emulator, lz, "kv-digest-untagged", tags={"owner": "bob@contoso.com"})
+
+    host.sweep()  # queues; the worker has not run: these are the sweep's findings
+
+    by_address = {e["message"]["recipients"]["to"][0]["address"]: e["message"] for e in notify.emails}
+    assert sorted(by_address) == ["alice@contoso.com", "bob@contoso.com"], "one message per recipient"
+    for message in by_address.values():
+        jsonschema.validate(message, ACS_EMAIL_MESSAGE)
+    assert all(vault in by_address["alice@contoso.com"]["content"]["plainText"] for vault in alice)
+    assert bob not in by_address["alice@contoso.com"]["content"]["plainText"]
+    assert bob in by_address["bob@contoso.com"]["content"]["plainText"]
+    assert "kv-digest-untagged" not in by_address["bob@contoso.com"]["content"]["plainText"]
+    [card] = _posts(notify, "teams")
+    jsonschema.validate(card, TEAMS)
+    [slack] = _posts(notify, "slack")
+    jsonschema.validate(slack, SLACK)
+    assert all(vault in slack["blocks"][1]["text"]["text"] for vault in (*alice, bob))
+
+    host.sweep()  # within the dedupe window nothing is queued again: no digest
+    assert len(notify.emails) == 2 and len(_posts(notify, "teams")) == 1
