@@ -113,13 +113,19 @@ def _webhook_body(channel: str, headline: str, text: str) -> dict[str, Any]:
         card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
                 "version": "1.4",
                 "body": [{"type": "TextBlock", "text": headline, "weight": "Bolder", "size": "Medium", "wrap": True},
-                         {"type": "TextBlock", "text": text, "wrap": True}]}
+                         # A Teams webhook message is at most 28 KB (the connectors-using page above); the
+                         # history keeps the whole outcome.
+                         {"type": "TextBlock", "text": _clip(text, 20_000), "wrap": True}]}
         return {"type": "message", "attachments": [
             {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
     # Slack: a section's text is at most 3,000 characters (api.slack.com/reference/block-kit/blocks#section).
     return {"text": headline, "blocks": [
         {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, 3000)}}]}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @dataclass(frozen=True)
