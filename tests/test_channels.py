@@ -234,3 +234,19 @@ def test_a_sweep_sends_one_digest_per_recipient_per_run(emulator, lz, host, noti
 
     host.sweep()  # within the dedupe window nothing is queued again: no digest
     assert len(notify.emails) == 2 and len(_posts(notify, "teams")) == 1
+
+
+def test_a_webhook_that_refuses_its_url_is_read_again_from_the_vault(emulator, lz, host, notify):
+    # The Teams channel was deleted (404): the send fails; someone rotates the secret to a new webhook;
+    # the next outcome reads the secret again instead of posting to the dead URL for the cache's lifetime.
+    notify.webhook_failures["teams/" + WEBHOOK_TOKEN.lower()] = [404]
+    first = seed_key_vault(emulator, lz, "kv-notify-rot1", tags={"harden": "maybe"})
+    host.deliver(write_event(first, VAULT_WRITE))
+    host.run_queue()
+    assert _posts(notify, "teams") == []
+    notify.secrets["teams-webhook"] = f"{emulator.url}/webhooks/teams-rotated/{WEBHOOK_TOKEN}"
+    second = seed_key_vault(emulator, lz, "kv-notify-rot2", tags={"harden": "maybe"})
+    host.deliver(write_event(second, VAULT_WRITE))
+    host.run_queue()
+    assert sorted(notify.webhooks) == ["slack/" + WEBHOOK_TOKEN.lower(), "teams-rotated/" + WEBHOOK_TOKEN.lower()]
+    assert len(notify.webhooks["teams-rotated/" + WEBHOOK_TOKEN.lower()]) == 1
