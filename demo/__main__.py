@@ -29,7 +29,10 @@ def main() -> int:
         os.environ.update({**emu.env(), **lz.settings(), "AzureWebJobsStorage": storage,
                            "AZURE_RESOURCE_MANAGER_ENDPOINT": emu.url,
                            "HARDEN_NOTIFY_TOPIC_ENDPOINT": emu.topic_endpoint,
-                           "HARDEN_POLL_INTERVAL_SECONDS": "0"})
+                           "HARDEN_POLL_INTERVAL_SECONDS": "0",
+                           # Teams: the webhook URL is a secret in the emulator's vault (remediators/channels.py).
+                           "HARDEN_NOTIFY_TEAMS_WEBHOOK_SECRET_URI": f"{emu.url}/secrets/teams-webhook"})
+        emu.messaging.secrets["teams-webhook"] = f"{emu.url}/webhooks/teams/demo-channel"
         import function_app  # noqa: F401  (after the environment is set, as in the host)
 
         host = LocalHost(function_app.app, storage)
@@ -80,6 +83,7 @@ def main() -> int:
         settled = not emu.writes()
         scan_estate("after the hardening", lz.subscription_id)
         show_the_people_loop(first)
+        show_a_sent_card(emu)
         reverted = show_a_revert(first, host, emu)
         return 0 if settled and reverted else 1
 
@@ -102,6 +106,16 @@ def show_the_people_loop(outcomes: list[dict]) -> None:
           f"{len(json.dumps(card))} bytes")
     print(f"\n$ paas-hardener history {hardened['resourceId']}")
     cli(["history", hardened["resourceId"]])
+
+
+def show_a_sent_card(emu: Emulator) -> None:
+    """One Teams card as the local receiver (emulator/messaging.py) recorded it: sent, not just rendered."""
+    cards = [body for name, bodies in emu.messaging.webhooks.items() if name.startswith("teams") for body in bodies]
+    if not cards:
+        return
+    print(f"\nTeams: {len(cards)} card(s) posted to the webhook read from Key Vault; the first, as received:")
+    for block in cards[0]["attachments"][0]["content"]["body"]:
+        print("  " + block["text"].replace("\n", "\n  "))
 
 
 def show_a_revert(outcomes: list[dict], host: LocalHost, emu: Emulator) -> bool:

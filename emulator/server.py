@@ -5,6 +5,8 @@ Three surfaces on one port:
   as MSAL's ``_obtain_token_on_app_service`` calls it (api-version 2019-08-01, X-IDENTITY-HEADER).
 - ``/eventgrid/api/events``: an Event Grid custom topic (what ``EventGridPublisherClient`` posts to).
 - everything under ``/subscriptions/``: ARM, handled by :class:`emulator.engine.Arm`.
+- ``/emails:send``, ``/secrets/``, ``/webhooks/``: the notification channels' data planes
+  (ACS Email, Key Vault secrets, Teams/Slack webhooks): :mod:`emulator.messaging`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import trustme
 
 from . import clouds
 from . import events as ev
-from . import rbac_reads, resourcegraph, subscriptions
+from . import messaging, rbac_reads, resourcegraph, subscriptions
 from .authz import Authorizer
 from .engine import Arm, ArmRequest, Caller, Response
 from .errors import ArmError
@@ -110,11 +112,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         path = unquote(url.path)  # ids are compared decoded; the SDKs percent-encode names
         resp = self.server.emulator._dispatch(self.command, path, dict(parse_qsl(url.query)), self.headers, raw)
-        payload = b"" if resp.body is None else json.dumps(resp.body).encode()
+        text = isinstance(resp.body, bytes)  # a webhook's plain-text answer (emulator/messaging.py)
+        payload = b"" if resp.body is None else resp.body if text else json.dumps(resp.body).encode()
         self.send_response(resp.status)
         headers = {"x-ms-request-id": str(uuid.uuid4()), **resp.headers}
         if payload:
-            headers["Content-Type"] = "application/json; charset=utf-8"
+            headers["Content-Type"] = "text/plain; charset=utf-8" if text else "application/json; charset=utf-8"
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
@@ -156,6 +159,8 @@ class Emulator:
         self._operations: set[tuple[str, str, str]] = set()
         self._events: list[dict] = []
         self._notifications: list[dict] = []
+        # ACS Email, Key Vault secrets and webhooks (emulator/messaging.py); cleared by reset().
+        self.messaging = messaging.Messaging()
         self._arm = Arm(self._raise_event)
         # The cloud GET /metadata/endpoints describes: a name in clouds.CLOUD_NAMES, or a whole
         # document (an unknown cloud). Public by default; metadata_requests counts the fetches.
@@ -201,6 +206,7 @@ class Emulator:
             self._requests.clear()
             self._events.clear()
             self._notifications.clear()
+            self.messaging.reset()
             self.cloud = "AzureCloud"
             self.metadata_requests = 0
             self.management_groups.clear()
@@ -360,6 +366,8 @@ class Emulator:
             return Response(status, body)
         if path.lower() == clouds.PATH:
             return self._cloud_metadata(method, query)
+        if messaging.matches(path):
+            return self._messaging(method, path, query, headers, raw)
         return self._arm_call(method, path, query, headers, raw)
 
     def _token(self, method: str, query: dict[str, str], headers: Any) -> Response:
@@ -393,6 +401,20 @@ class Emulator:
                                           f"The api-version '{query.get('api-version')}' is invalid. "
                                           f"The supported versions are '{clouds.API_VERSION}'.").body())
         return Response(200, clouds.metadata_document(self.cloud, self.url))
+
+    def _messaging(self, method: str, path: str, query: dict[str, str], headers: Any, raw: bytes) -> Response:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            return Response(400, b"invalid_payload") if path.lower().startswith(messaging.WEBHOOKS_PREFIX) else \
+                Response(400, {"error": {"code": "BadRequest", "message": "The request body is not valid JSON."}})
+
+        def token_resource() -> str | None:
+            caller = self._caller(headers)
+            return caller.resource if caller else None
+
+        return self.messaging.handle(method, path, query, body, self.url, token_resource, self.tenant_id,
+                                     operation_id=headers.get("Operation-Id"))
 
     def _caller(self, headers: Any) -> _Token | None:
         auth = headers.get("Authorization") or ""

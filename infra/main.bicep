@@ -146,6 +146,24 @@ param functionAppMaximumInstanceCount int = 40
 ])
 param storageSkuName string = 'Standard_ZRS'
 
+@description('Optional. Tell people about outcomes (remediators/channels.py): an ACS Email service with an Azure-managed domain, and a private Key Vault for the Teams/Slack webhook URLs, with the roles the identity needs.')
+param notificationChannels bool = true
+
+@description('Optional. Where the Communication and Email services keep their data at rest.')
+param notificationDataLocation string = 'United States'
+
+@description('Optional. Email domains notifications may go to (HARDEN_NOTIFY_ALLOWED_DOMAINS, comma-separated). Empty: no email is sent, whatever a tag says.')
+param notificationAllowedDomains string = ''
+
+@description('Optional. Default recipient per subscription (HARDEN_NOTIFY_DEFAULTS: <subscription id>=<address>, comma-separated), for resources whose tags name nobody.')
+param notificationDefaultRecipients string = ''
+
+@description('Optional. Name of the Key Vault secret holding the Teams incoming webhook (or Workflows) URL; put the secret in the vault yourself. Empty: no Teams.')
+param notificationTeamsWebhookSecretName string = ''
+
+@description('Optional. Name of the Key Vault secret holding the Slack incoming webhook URL; put the secret in the vault yourself. Empty: no Slack.')
+param notificationSlackWebhookSecretName string = ''
+
 // ------------------------------------------------------------------------------------------------------------------
 // Names and settings
 // ------------------------------------------------------------------------------------------------------------------
@@ -170,6 +188,9 @@ var names = {
   notificationTopic: '${abbrs.eventGridDomainsTopics}notifications-${resourceToken}'
   resourceEventsSubscription: '${abbrs.eventGridEventSubscriptions}harden-resources'
   notificationQueueSubscription: '${abbrs.eventGridEventSubscriptions}notifications-queue'
+  communicationService: '${abbrs.communicationCommunicationServices}remediator-${resourceToken}'
+  emailService: '${abbrs.communicationEmailServices}remediator-${resourceToken}'
+  keyVault: '${abbrs.keyVaultVaults}${resourceToken}'
 }
 var systemTopicResourceGroupName = !empty(existingSystemTopicName) ? existingSystemTopicResourceGroupName : rgName
 var systemTopicResourceId = resourceId(subscription().subscriptionId, systemTopicResourceGroupName, 'Microsoft.EventGrid/systemTopics', names.systemTopic)
@@ -257,6 +278,13 @@ var remediatorSettings = {
   HARDEN_EXCLUDE_RESOURCE_IDS: '${functionAppResourceId},${storageAccountResourceId}'
   HARDEN_CREATE_PRIVATE_DNS_ZONES: createPrivateDnsZones ? 'true' : 'false'
   HARDEN_ALLOWED_IP_RANGES: allowedIpRanges
+  // Notification channels (remediators/channels.py, remediators/dispatch.py); empty = that channel is off.
+  HARDEN_NOTIFY_EMAIL_ENDPOINT: notificationChannels ? channels.outputs.emailEndpoint : ''
+  HARDEN_NOTIFY_EMAIL_SENDER: notificationChannels ? channels.outputs.senderAddress : ''
+  HARDEN_NOTIFY_ALLOWED_DOMAINS: notificationAllowedDomains
+  HARDEN_NOTIFY_DEFAULTS: notificationDefaultRecipients
+  HARDEN_NOTIFY_TEAMS_WEBHOOK_SECRET_URI: notificationChannels && !empty(notificationTeamsWebhookSecretName) ? '${channels.outputs.vaultUri}secrets/${notificationTeamsWebhookSecretName}' : ''
+  HARDEN_NOTIFY_SLACK_WEBHOOK_SECRET_URI: notificationChannels && !empty(notificationSlackWebhookSecretName) ? '${channels.outputs.vaultUri}secrets/${notificationSlackWebhookSecretName}' : ''
 }
 
 // ------------------------------------------------------------------------------------------------------------------
@@ -451,6 +479,42 @@ module notificationTopicEndpoint 'modules/network/private-endpoint.bicep' = if (
     groupId: 'topic'
     privateDnsZoneResourceIds: [
       '${dnsZonesResourceGroupId}/providers/Microsoft.Network/privateDnsZones/privatelink.eventgrid.azure.net'
+    ]
+    location: location
+    tags: allTags
+  }
+  dependsOn: [
+    network
+  ]
+}
+
+// Email through ACS and the webhook URLs in a vault without public access (modules/notify/notification-channels.bicep).
+module channels 'modules/notify/notification-channels.bicep' = if (notificationChannels) {
+  name: 'remediator-notification-channels'
+  scope: rg
+  params: {
+    communicationServiceName: names.communicationService
+    emailServiceName: names.emailService
+    keyVaultName: names.keyVault
+    senderPrincipalId: identity.outputs.principalId
+    dataLocation: notificationDataLocation
+    location: location
+    tags: allTags
+  }
+}
+
+// The app reads the webhook secrets through the vault's private endpoint (Key Vault: group 'vault', zone
+// privatelink.vaultcore.azure.net; learn.microsoft.com/azure/private-link/private-endpoint-dns#security).
+module channelsVaultEndpoint 'modules/network/private-endpoint.bicep' = if (notificationChannels) {
+  name: 'remediator-notification-vault-pe'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}${names.keyVault}'
+    subnetResourceId: effectivePrivateEndpointSubnetResourceId
+    targetResourceId: notificationChannels ? channels.outputs.vaultResourceId : ''
+    groupId: 'vault'
+    privateDnsZoneResourceIds: [
+      '${dnsZonesResourceGroupId}/providers/Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net'
     ]
     location: location
     tags: allTags

@@ -21,6 +21,7 @@ from . import registry, revert
 from .arm import ArmClients, error_code_of
 from .cloud import CloudMetadataError, ZoneNotOffered
 from .compliance import is_compliant
+from .dispatch import Dispatcher
 from .executor import Execution, execute
 from .model import DENY, TAG_NAME, Caller, Change, HardenRequest, Mode, Outcome, Phase, ResourceState, Status, requested_mode
 from .network import LockoutRisk, NetworkPlanner
@@ -62,10 +63,11 @@ class Engine:
     """
 
     def __init__(self, settings: Settings, *, clients_for: Callable[[str], ArmClients],
-                 notifier: Notifier) -> None:
+                 notifier: Notifier, dispatcher: Dispatcher | None = None) -> None:
         self._settings = settings
         self._clients_for = clients_for
         self._notifier = notifier
+        self._dispatcher = dispatcher  # email/Teams/Slack (remediators/dispatch.py); None = topic only
         self._network = NetworkPlanner(clients_for, settings)
         # Zone names are this cloud's (ARM's metadata document), fetched at the first private plan.
         self._private_link = PrivateLinkPlanner(clients_for, settings,
@@ -80,14 +82,23 @@ class Engine:
             outcome = self.evaluate(request)
         except HardeningFailed as failure:
             self._notifier.publish(failure.outcome)
+            failure.outcome = self._deliver(failure.outcome)
             _record(failure.outcome)
             raise
         if outcome.reason_code in _UNTAGGED and not self._settings.report_untagged:
             logger.info("Untagged, not reported (HARDEN_UNTAGGED=ignore): %s", outcome.resource_id)
         else:
             self._notifier.publish(outcome)
+            outcome = self._deliver(outcome)
         _record(outcome)
         return outcome
+
+    def _deliver(self, outcome: Outcome) -> Outcome:
+        """Send the outcome to people (each at most once); the deliveries go into its history row."""
+        if self._dispatcher is None:
+            return outcome
+        deliveries = self._dispatcher.deliver(outcome)
+        return dataclasses.replace(outcome, deliveries=deliveries) if deliveries else outcome
 
     def evaluate(self, request: HardenRequest) -> Outcome:
         """Read the resource, decide, plan and (unless ``HARDEN_DRY_RUN``) apply the plan."""
@@ -180,7 +191,10 @@ class Engine:
             outcome = Outcome(Status.REVERTED, resource_id, revert.REVERTED,
                               f"{len(done)} change(s) made: the settings are as they were before this tool "
                               f"changed them, and harden=off keeps them so{kept}", request, kind, "off", tuple(done))
+        # The owner hears about it like any outcome (the tags as read before harden=off went on).
+        outcome = dataclasses.replace(outcome, tags=dict(state.tags or {}))
         self._notifier.publish(outcome)
+        outcome = self._deliver(outcome)
         history.record(outcome)
         return outcome
 
@@ -207,7 +221,13 @@ class Engine:
                           resource_type=service.spec.resource_type)
         except HttpResponseError as exc:
             raise HardeningFailed(self._failure(request, service, None, exc)) from exc
-        return self._decide(request, service, arm, state, apply=apply, replanned=replanned)
+        try:
+            outcome = self._decide(request, service, arm, state, apply=apply, replanned=replanned)
+        except HardeningFailed as failure:
+            failure.outcome = dataclasses.replace(failure.outcome, tags=dict(state.tags or {}))
+            raise
+        # The tags as read route the notification (remediators/dispatch.py): no second read for them.
+        return dataclasses.replace(outcome, tags=dict(state.tags or {}))
 
     def _decide(self, request: HardenRequest, service: ServiceRemediator, arm: ArmClients,
                 state: ResourceState, *, apply: bool, replanned: bool = False) -> Outcome:

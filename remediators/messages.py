@@ -81,20 +81,52 @@ def render(data: Mapping[str, Any], *, channel: str) -> dict[str, Any]:
                 "plainText": env.get_template("email.txt.j2").render(context),
                 "html": env.get_template("email.html.j2").render(context)}
     if channel == "teams":
-        text = env.get_template("teams.md.j2").render(context)
+        return _webhook_body("teams", headline, env.get_template("teams.md.j2").render(context))
+    if channel == "slack":
+        return _webhook_body("slack", headline, env.get_template("slack.mrkdwn.j2").render(context))
+    raise ValueError(f"unknown channel {channel!r}: email, teams or slack")
+
+
+_VERDICTS = {"not-compliant": "not hardened as its tag asks (queued)",
+             "untagged-public": "open to public networks, no harden tag (reported only)",
+             "unknown-tag": "its harden tag has a value we do not understand (queued, will be reported)"}
+DIGEST_WEBHOOK_LIMIT = 25  # a card or a Slack section is for reading, not for a thousand lines
+
+
+def render_digest(data: Mapping[str, Any], *, channel: str) -> dict[str, Any]:
+    """A sweep's findings as one message (``data``: ``sweepId``, ``started``, ``findings`` [{resourceId,
+    resourceType, verdict}]): the same channels and shapes as :func:`render`."""
+    count = len(data.get("findings") or ())
+    headline = f"Sweep found {count} resource(s) that need a look"
+    context = {"d": data, "headline": headline, "verdicts": _VERDICTS, "limit": DIGEST_WEBHOOK_LIMIT}
+    env = _environment()
+    if channel == "email":
+        return {"subject": f"[paas-hardener] {headline}",
+                "plainText": env.get_template("digest.txt.j2").render(context),
+                "html": env.get_template("digest.html.j2").render(context)}
+    if channel in ("teams", "slack"):
+        return _webhook_body(channel, headline, env.get_template("digest.md.j2").render(context))
+    raise ValueError(f"unknown channel {channel!r}: email, teams or slack")
+
+
+def _webhook_body(channel: str, headline: str, text: str) -> dict[str, Any]:
+    if channel == "teams":
         card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
                 "version": "1.4",
                 "body": [{"type": "TextBlock", "text": headline, "weight": "Bolder", "size": "Medium", "wrap": True},
-                         {"type": "TextBlock", "text": text, "wrap": True}]}
+                         # A Teams webhook message is at most 28 KB (the connectors-using page above); the
+                         # history keeps the whole outcome.
+                         {"type": "TextBlock", "text": _clip(text, 20_000), "wrap": True}]}
         return {"type": "message", "attachments": [
             {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
-    if channel == "slack":
-        text = env.get_template("slack.mrkdwn.j2").render(context)
-        # A section's text is at most 3,000 characters (api.slack.com/reference/block-kit/blocks#section).
-        return {"text": headline, "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
-    raise ValueError(f"unknown channel {channel!r}: email, teams or slack")
+    # Slack: a section's text is at most 3,000 characters (api.slack.com/reference/block-kit/blocks#section).
+    return {"text": headline, "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, 3000)}}]}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @dataclass(frozen=True)

@@ -203,3 +203,7 @@ class Outcome:
     not_done: tuple[tuple[Change, str], ...] = ()
     #: Seconds each change that ran took, by ``Change.key``.
     seconds: Mapping[str, float] = field(default_factory=dict)
+    #: The resource's tags as read (routing: remediators/dispatch.py); empty when it was not read.
+    tags: Mapping[str, str] = field(default_factory=dict)
+    #: What the notification channels did with it (``channels.Delivery``), once sent.
+    deliveries: tuple[Any, ...] = ()

@@ -49,6 +49,8 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
         data["notDone"] = [{**change.describe(), "why": why} for change, why in outcome.not_done]
     if outcome.error:
         data["error"] = dict(outcome.error)
+    if outcome.deliveries:  # who was told, and what failed (remediators/dispatch.py)
+        data["deliveries"] = [d.describe() for d in outcome.deliveries]
     return data
 
 

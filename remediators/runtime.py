@@ -6,6 +6,7 @@ from functools import lru_cache
 from azure.identity import DefaultAzureCredential
 
 from .arm import ArmClients
+from .dispatch import dispatcher_or_none
 from .engine import Engine
 from .notify import Notifier
 from .settings import Settings
@@ -33,4 +34,6 @@ def engine_for(settings: Settings) -> Engine:
 
     notifier = Notifier.for_topic(settings.notify_topic_endpoint, key=settings.notify_topic_key,
                                   credential=credential)
-    return Engine(settings, clients_for=clients_for, notifier=notifier)
+    # Email/Teams/Slack from their app settings (remediators/dispatch.py); None when none is set.
+    dispatcher = dispatcher_or_none(credential)
+    return Engine(settings, clients_for=clients_for, notifier=notifier, dispatcher=dispatcher)

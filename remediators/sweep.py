@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 from .events import encode_request
 from .inventory import InventoryItem
 from .compliance import graph_verdict_compliant
+from .dispatch import Finding
 from .model import SECURED_BY_PERIMETER, Caller, HardenRequest, Mode
 from .placement import all_subnets
 from .services.common import public_access
@@ -135,6 +136,8 @@ class SweepReport:
     queued: list[str] = field(default_factory=list)
     deduplicated: list[str] = field(default_factory=list)
     error: str | None = None
+    #: What was queued, with its verdict and tags: the digest people get (remediators/dispatch.py).
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -182,6 +185,7 @@ def sweep(items: Iterable[InventoryItem], settings: Settings, *, claims: Claims,
                 resource_id=item.id, event_id=f"sweep-{report.sweep_id}", operation_name=SWEEP_OPERATION,
                 event_time=report.started, caller=Caller(name=f"paas-hardener sweep ({verdict})"))))
             report.queued.append(item.id)
+            report.findings.append(Finding(item.id, item.type, verdict, dict(item.tags)))
             claims.claim(item.id)  # only now: a claim always means "its message is on the queue"
     except BaseException as exc:
         report.error = f"{type(exc).__name__}: {exc}"
@@ -237,6 +241,7 @@ def run_scheduled_sweep(settings: Settings, environ: Mapping[str, str], *, queue
     Publishes the summary whatever happens (``PaasHardener.Sweep.Failed`` when it failed, then re-raises).
     Returns the messages sent.
     """
+    from .dispatch import dispatcher_or_none
     from .inventory import Scope, list_resources, resource_graph_client
     from .notify import Notifier
     from .runtime import credential_for
@@ -262,4 +267,8 @@ def run_scheduled_sweep(settings: Settings, environ: Mapping[str, str], *, queue
         raise
     finally:
         notifier.publish_event(report.event_type, f"/paas-hardener/sweeps/{report.sweep_id}", report.data())
+        # One digest per recipient per run, of what was queued (a failed sweep's too): never raises.
+        dispatcher = dispatcher_or_none(credential)
+        if dispatcher is not None:
+            dispatcher.deliver_digest(report.sweep_id, report.started, report.findings)
     return messages

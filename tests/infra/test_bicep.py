@@ -24,6 +24,7 @@ MODULES = bt.INFRA / "modules"
 EVENTS_SUBSCRIPTION = MODULES / "events" / "resource-events-subscription.bicep"
 SYSTEM_TOPIC = MODULES / "events" / "system-topic.bicep"
 NOTIFICATION_TOPIC = MODULES / "events" / "notification-topic.bicep"
+CHANNELS = MODULES / "notify" / "notification-channels.bicep"
 REMEDIATOR_ROLE = MODULES / "rbac" / "remediator-role.bicep"
 SCOPED_ROLE = MODULES / "rbac" / "scoped-role.bicep"
 READS_ROLE = MODULES / "rbac" / "subscription-reads-role.bicep"
@@ -50,6 +51,8 @@ BUILT_IN_ROLES = {
     "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a": "Storage Queue Data Message Sender",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
     "d5a91429-5739-47e2-a06b-3470a27159e7": "EventGrid Data Sender",
+    "09976791-48a7-449e-bb21-39d1a415f350": "Communication and Email Service Owner",
+    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
 }
 
 # Resource types that take no tags (child and extension resources).
@@ -476,6 +479,11 @@ def test_no_secret_or_key_in_app_settings():
     settings = _app_settings()
     for name, value in settings.items():
         assert name != "AzureWebJobsStorage", "use the identity-based AzureWebJobsStorage__* settings"
+        if name.endswith("_WEBHOOK_SECRET_URI"):
+            # Where the webhook URL is kept (a Key Vault secret URI the identity reads), never the URL itself.
+            text = json.dumps(value)
+            assert "channels.outputs.vaultUri" in text and "secrets/" in text, f"{name}: {text}"
+            continue
         assert not SECRET_NAME.search(name) or name == "APPLICATIONINSIGHTS_CONNECTION_STRING", name
         for node in bt.walk(value):
             assert not (isinstance(node, str) and SECRET_VALUE.search(node)), f"{name}: {node}"
@@ -845,6 +853,7 @@ def test_postdeploy_shell_hook_is_valid_sh():
 
 def test_infra_sets_every_setting_the_app_reads():
     """The settings in code and the app settings in Bicep are one list (bar the documented exceptions)."""
+    from remediators.dispatch import CHANNEL_SETTINGS, ROUTING_SETTINGS
     from remediators.settings import _KEYS
 
     not_from_infra = {
@@ -859,7 +868,9 @@ def test_infra_sets_every_setting_the_app_reads():
     }
     settings = _app_settings()
     assert set(_KEYS) - not_from_infra <= set(settings), sorted(set(_KEYS) - not_from_infra - set(settings))
-    assert not {k for k in settings if k.startswith("HARDEN_")} - set(_KEYS), "infra sets a HARDEN_ setting no code reads"
+    assert set(CHANNEL_SETTINGS) <= set(settings), "every notification channel is wired (remediators/dispatch.py)"
+    read = set(_KEYS) | set(CHANNEL_SETTINGS) | set(ROUTING_SETTINGS)
+    assert not {k for k in settings if k.startswith("HARDEN_")} - read, "infra sets a HARDEN_ setting no code reads"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -869,7 +880,8 @@ def test_infra_sets_every_setting_the_app_reads():
 # ALZ Deny-PublicPaaSEndpoints denies these with public network access (Azure/Enterprise-Scale
 # src/resources/Microsoft.Authorization/policySetDefinitions/Deny-PublicPaaSEndpoints.json:
 # StorageDenyPaasPublicIP b2982f36-..., FunctionDenyPublicIP 969ac98b-..., Deny-EventGrid-Topic-Public-Network-Access 1adadefe-...).
-ALZ_DENIED = {"Microsoft.Storage/storageAccounts", "Microsoft.Web/sites", "Microsoft.EventGrid/topics"}
+ALZ_DENIED = {"Microsoft.Storage/storageAccounts", "Microsoft.Web/sites", "Microsoft.EventGrid/topics",
+              "Microsoft.KeyVault/vaults"}  # Deny-PublicPaaSEndpoints: KeyVaultDenyPaasPublicIP
 
 
 def _public_access_settings():
@@ -1003,3 +1015,59 @@ def test_azd_runs_doctor_after_provisioning():
         assert "-m remediators doctor" in (bt.INFRA / "hooks" / hook).read_text(encoding="utf-8")
     result = subprocess.run(["sh", "-n", str(bt.INFRA / "hooks" / "postprovision.sh")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Notification channels (issue 17): ACS Email with the identity, webhook URLs in a private vault
+# ---------------------------------------------------------------------------------------------------------------
+
+def _channel_resource(kind: str) -> bt.Resource:
+    return _one([r for r in bt.resources(CHANNELS) if r.type == kind], kind)
+
+
+def test_email_goes_through_a_communication_service_linked_to_an_azure_managed_domain():
+    domain = _channel_resource("Microsoft.Communication/emailServices/domains")
+    assert domain.config["parent"] == _channel_resource("Microsoft.Communication/emailServices").symbol
+    assert domain.config["properties"]["domainManagement"] == "AzureManaged"
+    assert domain.config["properties"]["userEngagementTracking"] == "Disabled"
+    service = _channel_resource("Microsoft.Communication/communicationServices")
+    [linked] = service.config["properties"]["linkedDomains"]
+    assert bt.accessor_chain(linked) == [domain.symbol, "id"]
+    outputs = bt.parse(CHANNELS)["outputs"]
+    assert "communicationService.properties.hostName" in json.dumps(outputs["emailEndpoint"]["value"])
+    assert "managedDomain.properties.mailFromSenderDomain" in json.dumps(outputs["senderAddress"]["value"])
+    settings = _app_settings()
+    for name, output in (("HARDEN_NOTIFY_EMAIL_ENDPOINT", "emailEndpoint"), ("HARDEN_NOTIFY_EMAIL_SENDER",
+                                                                          "senderAddress")):
+        assert bt.accessor_chain(settings[name]["operator"]["operands"]["true_value"]) == \
+            ["channels", "outputs", output], name
+    call = _module_call("channels")
+    assert bt.accessor_chain(call.params["senderPrincipalId"]) == ["identity", "outputs", "principalId"]
+
+
+def test_the_identity_may_send_email_and_read_the_webhook_secrets_on_those_resources_only():
+    roles = bt.variable(CHANNELS, "roles")
+    expected = {"Microsoft.Communication/communicationServices": "Communication and Email Service Owner",
+                "Microsoft.KeyVault/vaults": "Key Vault Secrets User"}
+    assignments = [r for r in bt.resources(CHANNELS) if r.type == "Microsoft.Authorization/roleAssignments"]
+    assert len(assignments) == len(expected)
+    by_symbol = {r.symbol: r.type for r in bt.resources(CHANNELS)}
+    for assignment in assignments:
+        props = assignment.config["properties"]
+        scope_type = by_symbol[assignment.config["scope"]]
+        role_key = bt.accessor_chain(bt.function(props["roleDefinitionId"])["parameters"]["resource_name_1"])[1]
+        assert BUILT_IN_ROLES[roles[role_key]] == expected[scope_type], assignment
+        assert props["principalId"] == "senderPrincipalId" and props["principalType"] == "ServicePrincipal"
+
+
+def test_the_webhook_vault_is_rbac_only_private_and_reached_through_its_private_endpoint():
+    vault = _channel_resource("Microsoft.KeyVault/vaults").config["properties"]
+    assert vault["enableRbacAuthorization"] is True and vault["enablePurgeProtection"] is True
+    assert vault["publicNetworkAccess"] == "vaultPublicNetworkAccess"
+    assert bt.parameter(CHANNELS, "vaultPublicNetworkAccess")["default"] == "Disabled"
+    assert vault["networkAcls"]["defaultAction"] == "Deny" and vault["networkAcls"]["ipRules"] == []
+    endpoint = _module_call("channelsVaultEndpoint")
+    assert endpoint.path == PRIVATE_ENDPOINT and endpoint.params["groupId"] == "vault"
+    assert "privatelink.vaultcore.azure.net" in json.dumps(endpoint.params["privateDnsZoneResourceIds"])
+    assert endpoint.params["subnetResourceId"] == "effectivePrivateEndpointSubnetResourceId"
+    assert "vaultResourceId" in json.dumps(endpoint.params["targetResourceId"])
