@@ -113,7 +113,8 @@ class Engine:
         service = registry.service_for(rid.type)
         if service is None:
             raise LookupError(f"{rid.type} is not a resource type paas-hardener handles")
-        return service.read(self._clients_for(rid.subscription_id), rid)
+        arm = self._clients_for(rid.subscription_id)
+        return service.with_settings(arm, service.read(arm, rid), self._settings)
 
     def revert(self, resource_id: str, *, history: Any, apply: bool, remove_created: bool = False,
                caller: Caller | None = None) -> Outcome:
@@ -199,13 +200,17 @@ class Engine:
                           resource_type=service.spec.resource_type)
         arm = self._clients_for(rid.subscription_id)
         try:
-            state = service.read(arm, rid)
+            state = service.with_settings(arm, service.read(arm, rid), self._settings)
         except ResourceNotFoundError:
             return result(Status.SKIPPED, "resource-gone", "the resource no longer exists",
                           resource_type=service.spec.resource_type)
         except HttpResponseError as exc:
             raise HardeningFailed(self._failure(request, service, None, exc)) from exc
-        return self._decide(request, service, arm, state, apply=apply, replanned=replanned)
+        outcome = self._decide(request, service, arm, state, apply=apply, replanned=replanned)
+        if state.notes and outcome.reason_code not in _UNTAGGED:
+            # What the read decided (e.g. no Storage web endpoint, and why): remediators/static_website.py.
+            outcome = dataclasses.replace(outcome, reason=f"{outcome.reason}; {'; '.join(state.notes)}")
+        return outcome
 
     def _decide(self, request: HardenRequest, service: ServiceRemediator, arm: ArmClients,
                 state: ResourceState, *, apply: bool, replanned: bool = False) -> Outcome:

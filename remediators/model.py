@@ -97,6 +97,8 @@ class ResourceState:
     unsupported: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     ip_rules: frozenset[str] = frozenset()
+    #: What the read decided that the outcome should say (e.g. why no Storage ``web`` endpoint is made).
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def public(self) -> bool:
