@@ -66,6 +66,14 @@ param spokeServiceEndpointSubnetResourceIds string = ''
 @description('Optional. Public IPv4 addresses and CIDR ranges (comma- or space-separated) that harden=service-endpoint allows in on every service (HARDEN_ALLOWED_IP_RANGES; validated at start-up, see README "Allowed IP ranges"). Empty: none.')
 param allowedIpRanges string = ''
 
+@description('Optional. Which Storage accounts in harden=private get a web (static website) private endpoint, about $7.30/month each (HARDEN_STORAGE_WEB_ENDPOINT): auto, only accounts that serve a static website (read from the blob data plane; see README "Storage web endpoint"); always; never.')
+@allowed([
+  'auto'
+  'always'
+  'never'
+])
+param storageWebEndpoint string = 'auto'
+
 @description('Optional. Whether the remediator may create a missing privatelink.* zone in the private DNS zones resource group (privateDnsZones/write; HARDEN_CREATE_PRIVATE_DNS_ZONES). false where the platform team owns the zones: a missing zone is reported (reason zone-missing) and nothing is created.')
 param createPrivateDnsZones bool = true
 
@@ -257,6 +265,7 @@ var remediatorSettings = {
   HARDEN_EXCLUDE_RESOURCE_IDS: '${functionAppResourceId},${storageAccountResourceId}'
   HARDEN_CREATE_PRIVATE_DNS_ZONES: createPrivateDnsZones ? 'true' : 'false'
   HARDEN_ALLOWED_IP_RANGES: allowedIpRanges
+  HARDEN_STORAGE_WEB_ENDPOINT: storageWebEndpoint
 }
 
 // ------------------------------------------------------------------------------------------------------------------

@@ -76,6 +76,7 @@ def read_static_website(blob_service: Any) -> StaticWebsite:
         properties = blob_service.get_service_properties()
     except HttpResponseError as error:
         code = getattr(error, "error_code", None) or getattr(getattr(error, "error", None), "code", None)
+        code = getattr(code, "value", code)  # azure-storage-blob gives a StorageErrorCode enum
         return StaticWebsite(None, f"Get Blob Service Properties answered {error.status_code} {code or ''}".strip())
     except (ServiceRequestError, ServiceResponseError) as error:
         return StaticWebsite(None, f"the account's blob endpoint did not answer ({type(error).__name__})")
