@@ -177,7 +177,10 @@ def _storage_vnet_rules(w: Write) -> ArmError | None:
         return bad_request("NetworkAclsValidationFailure", f"Validation of network acls failure: {detail}.")
 
     for rule in get_in(w.props, "networkAcls", "virtualNetworkRules", default=[]) or []:
-        err = subnet_endpoint_error(w.store, rule.get("id"), "Microsoft.Storage", error)
+        # A cross-region endpoint (Microsoft.Storage.Global) admits the subnet too, whatever its region
+        # (learn.microsoft.com/azure/storage/common/storage-network-security, cross-region service endpoints).
+        err = subnet_endpoint_error(w.store, rule.get("id"), "Microsoft.Storage", error) and \
+            subnet_endpoint_error(w.store, rule.get("id"), "Microsoft.Storage.Global", error)
         if err:
             return err
     return None
