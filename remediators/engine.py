@@ -277,7 +277,9 @@ class Engine:
         """The changes (edges not yet linked) and the holds that keep public access on."""
         if mode is Mode.PRIVATE:
             changes, holds = self._private_link.plan(state, subnet_id=self._endpoint_subnet(state))
-            if not holds:
+            # Only a resource still open is locked down: one already closed whose groups someone else's
+            # endpoints serve in our zone (private_link.served_by_others) plans nothing (compliance.py's terms).
+            if not holds and (state.public or state.default_action not in (None, DENY)):
                 changes += service.plan_lockdown(arm, state)
             return changes, holds
         subnets = self._allowed_subnets(state)
