@@ -112,3 +112,29 @@ def decide_web_endpoint(policy: WebEndpointPolicy, probe: Callable[[], StaticWeb
                                  f"closing public access cannot take a website offline ({grant}, to save {saving})")
     return WebDecision(False, f"static website state unknown ({website.why}) and public access already off: "
                               f"no web endpoint created ({grant})")
+
+
+#: Local runs only (``make demo``): an Azurite connection string whose blob service stands in for every
+#: account's blob endpoint. The local ARM emulator has no storage data plane; in Azure this is never set.
+LOCAL_BLOB_SETTING = "HARDEN_LOCAL_BLOB_CONNECTION_STRING"
+
+
+def local_blob_service_for(connection_string: str | None) -> Callable[[str], Any] | None:
+    """``ArmClients(blob_service_for=...)`` for a local run: ``https://<account>.blob.../`` → the Azurite
+    account of that name (path-style, Azurite's ``AZURITE_ACCOUNTS``, same key), or ``None`` outside one."""
+    if not connection_string:
+        return None
+    from urllib.parse import urlsplit
+
+    from azure.storage.blob import BlobServiceClient
+
+    parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
+    base = parts["BlobEndpoint"].rstrip("/").rsplit("/", 1)[0]
+    key = parts["AccountKey"]
+
+    def build(account_url: str) -> Any:
+        account = (urlsplit(account_url).hostname or "").split(".", 1)[0]
+        return BlobServiceClient(f"{base}/{account}", credential={"account_name": account, "account_key": key},
+                                 retry_total=0)
+
+    return build
