@@ -104,3 +104,25 @@ def test_a_foreign_endpoint_our_role_cannot_read_does_not_serve(host, emulator, 
     assert any(r.method == "GET" and r.path.lower().startswith(pe_id.lower()) and r.status == 403
                for r in emulator.requests), "the foreign endpoint was not read (or was readable)"
     assert emulator.get(_ours(lz, "kv-unreadable")) is not None
+
+
+def test_the_sweep_queues_a_vault_only_someone_elses_endpoint_serves():
+    """Resource Graph shows the connection, not the endpoint's zone groups: the prefilter cannot prove the
+    group served, so it queues the vault (never looser than the engine, which reads the zone groups)."""
+    from remediators.compliance import graph_verdict_compliant
+    from remediators.model import Mode
+
+    sub = "8f3c2a71-5b6d-4e0f-9a1b-2c3d4e5f6a7b"
+    vault = f"/subscriptions/{sub}/resourceGroups/rg-app/providers/Microsoft.KeyVault/vaults/kv-graph"
+    theirs = f"/subscriptions/{sub}/resourceGroups/rg-net/providers/Microsoft.Network/privateEndpoints/pe-their-vault"
+    row = {"id": vault, "type": "microsoft.keyvault/vaults", "location": LOCATION, "tags": {"harden": "private"},
+           "properties": {"publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Deny"},
+                          "privateEndpointConnections": [{"properties": {
+                              "privateEndpoint": {"id": theirs}, "provisioningState": "Succeeded",
+                              "privateLinkServiceConnectionState": {"status": "Approved"}}}]}}
+    assert graph_verdict_compliant(row, Mode.PRIVATE, endpoint_subnets_configured=True,
+                                   service_endpoint_subnets=()) is False
+    ours = theirs.replace("pe-their-vault", private_endpoint_name("kv-graph", "vault"))
+    row["properties"]["privateEndpointConnections"][0]["properties"]["privateEndpoint"]["id"] = ours
+    assert graph_verdict_compliant(row, Mode.PRIVATE, endpoint_subnets_configured=True,
+                                   service_endpoint_subnets=()) is True
