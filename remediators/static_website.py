@@ -97,11 +97,15 @@ def decide_web_endpoint(policy: WebEndpointPolicy, probe: Callable[[], StaticWeb
     if policy is WebEndpointPolicy.ALWAYS:
         return WebDecision(True)
     if policy is WebEndpointPolicy.NEVER:
-        return WebDecision(False, f"no web endpoint ({SETTING}=never; saves {saving})")
+        kept = "; ours, already there, is left as it is" if ours_exists else ""
+        return WebDecision(False, f"no web endpoint ({SETTING}=never; saves {saving}){kept}")
     website = probe()
     if website.enabled is True:
         return WebDecision(True, "static website enabled: web endpoint required")
     if website.enabled is False:
+        if ours_exists:
+            return WebDecision(False, f"no static website: our web endpoint is no longer required (left as it is; "
+                                      f"deleting it saves {saving})")
         return WebDecision(False, f"no static website: no web endpoint (saves {saving})")
     grant = (f"grant the app {READ_ACTION} and let it through the account's firewall, or set "
              f"{SETTING}=always|never")
