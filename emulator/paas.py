@@ -237,6 +237,24 @@ STORAGE = Rule(
 )
 
 
+# The account's Blob service settings as ARM shows them (Blob Services - Get Service Properties,
+# ``.../blobServices/default``): it always exists. ``staticWebsite`` is an optional property of the ARM
+# model in current API versions (azure-mgmt-storage 25.x ``BlobServiceProperties.static_website``,
+# api-version 2026-09-01; @azure/arm-storage ``BlobServiceProperties.staticWebsite``); earlier versions
+# had none (MicrosoftDocs/azure-docs#78511: "not available through ARM templates"). Whether the RP fills
+# it for an account that never set it is unverified, so by default it is absent (the stricter case: the
+# app must then ask the data plane); a test seeds ``.../blobServices/default`` to show it.
+STORAGE_BLOB_SERVICES = Rule(
+    type="Microsoft.Storage/storageAccounts/blobServices",
+    put_status=(200, 200),
+    provisioning_state=False,
+    implicit=lambda store, path: {"properties": {"cors": {"corsRules": []},
+                                                 "deleteRetentionPolicy": {"enabled": False}}}
+    if path.name.lower() == "default" else None,
+    list_implicit=("default",),
+)
+
+
 # -- SQL -----------------------------------------------------------------------------------
 
 SQL_SERVER = Rule(
@@ -682,5 +700,5 @@ SITE = Rule(
     actions={"restart": lambda store, rec, body: (200, None)},
 )
 
-RULES = (KEY_VAULT, STORAGE, SQL_SERVER, SQL_FIREWALL_RULE, SQL_VNET_RULE, COSMOS, SERVICE_BUS, EVENT_HUB,
+RULES = (KEY_VAULT, STORAGE, STORAGE_BLOB_SERVICES, SQL_SERVER, SQL_FIREWALL_RULE, SQL_VNET_RULE, COSMOS, SERVICE_BUS, EVENT_HUB,
          SB_RULE_SET, EH_RULE_SET, SITE_CONFIG, SITE)

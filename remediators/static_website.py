@@ -10,21 +10,23 @@ website"). So ``HARDEN_STORAGE_WEB_ENDPOINT`` decides:
 - ``never``: no account gets one; one that exists is left alone (never deleted) and not required.
 - ``auto`` (default): only an account that serves a static website.
 
-Whether it does is not in ARM: ``StaticWebsite/Enabled`` is a data-plane blob service property
-(Get Blob Service Properties, learn.microsoft.com/rest/api/storageservices/get-blob-service-properties;
-the ARM ``BlobServiceProperties`` of azure-rest-api-specs Microsoft.Storage ``blob.json`` has no
-static website; MicrosoftDocs/azure-docs#78511: "not available through ARM templates";
-pulumi/pulumi-azure-nextgen#13). We read it once per private-mode evaluation with the app's managed
-identity (never an account key): the operation's RBAC action is
+Whether it does is read first from ARM: Blob Services - Get Service Properties
+(``.../blobServices/default``) has an optional ``staticWebsite`` in current API versions
+(azure-rest-api-specs Microsoft.Storage, as generated into azure-mgmt-storage 25.x
+``BlobServiceProperties.static_website`` at api-version 2026-09-01, and @azure/arm-storage). Earlier
+versions had none (MicrosoftDocs/azure-docs#78511: "not available through ARM templates";
+pulumi/pulumi-azure-nextgen#13), so when ARM's answer lacks it the app asks the data plane, Get Blob
+Service Properties (learn.microsoft.com/rest/api/storageservices/get-blob-service-properties,
+``StaticWebsite/Enabled``), with its managed identity (never an account key). Both need
 ``Microsoft.Storage/storageAccounts/blobServices/read`` (learn.microsoft.com/rest/api/storageservices/
 authorize-with-azure-active-directory, permissions table). That is an *Action*, not a *DataAction*, so
 Storage Blob Data Reader (whose actions are only ``containers/read`` and
 ``generateUserDelegationKey/action``) does not grant it; the remediator role does
-(infra/remediator-role-actions.json). The read goes to the account's own blob endpoint, so the
-account's firewall applies to it (learn.microsoft.com/azure/storage/common/storage-network-security:
-network rules apply to every protocol, REST included): an account already behind ``Deny`` that does
-not admit this app's outbound addresses answers 403 ``AuthorizationFailure``, and one with public
-access ``Disabled`` refuses it too.
+(infra/remediator-role-actions.json). The ARM read is not subject to the account's firewall; the
+data-plane read goes to the account's own blob endpoint, so it is
+(learn.microsoft.com/azure/storage/common/storage-network-security: network rules apply to every
+protocol, REST included): an account already behind ``Deny`` that does not admit this app's outbound
+addresses answers 403 ``AuthorizationFailure``, and one with public access ``Disabled`` refuses it too.
 
 When the read fails (403, no answer) the state is *unknown*, and the rule is the one that can lock
 nobody out:
@@ -68,6 +70,20 @@ class StaticWebsite:
 
     enabled: bool | None
     why: str = ""
+
+
+def read_arm_static_website(arm: Any, resource_group: str, account: str) -> StaticWebsite | None:
+    """``staticWebsite.enabled`` from ARM's ``blobServices/default``; ``None`` when ARM's answer lacks it."""
+    try:
+        properties = arm.storage.blob_services.get_service_properties(resource_group, account)
+    except HttpResponseError as error:
+        code = getattr(getattr(error, "error", None), "code", None)
+        return StaticWebsite(None, f"ARM Blob Services - Get Service Properties answered {error.status_code} "
+                                   f"{code or ''}".strip())
+    website = getattr(properties, "static_website", None)
+    if website is None:
+        return None
+    return StaticWebsite(bool(getattr(website, "enabled", False)))
 
 
 def read_static_website(blob_service: Any) -> StaticWebsite:

@@ -30,11 +30,11 @@ Which sub-resources an account needs (storage-private-endpoints):
   to the secondary region ... you need separate private endpoints for both the
   primary and secondary instances of the service".
 
-Static websites: the ``web`` group (and ``web_secondary``) serves only the account's static website,
-and ARM does not say whether one is enabled. Which accounts get a ``web`` endpoint is
+Static websites: the ``web`` group (and ``web_secondary``) serves only the account's static website;
+older ARM API versions do not say whether one is enabled. Which accounts get a ``web`` endpoint is
 ``HARDEN_STORAGE_WEB_ENDPOINT`` (auto|always|never, default auto): remediators/static_website.py
-reads ``StaticWebsite/Enabled`` from the blob data plane in ``harden=private`` mode and says what
-happens when that read is refused.
+reads the static-website flag in ``harden=private`` mode (ARM's ``blobServices/default`` where it shows
+it, else the blob data plane) and says what happens when that read is refused.
 """
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ from ..arm import ArmClients
 from ..model import Mode, ResourceState, requested_mode
 from ..resource_id import ResourceId
 from ..settings import Settings
-from ..static_website import WEB_GROUPS, StaticWebsite, WebEndpointPolicy, decide_web_endpoint, read_static_website
+from ..static_website import (WEB_GROUPS, StaticWebsite, WebEndpointPolicy, decide_web_endpoint,
+                              read_arm_static_website, read_static_website)
 from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
 from .common import tags_of
 from .network_acls import NetworkAclsRemediator
@@ -133,6 +134,10 @@ class StorageRemediator(NetworkAclsRemediator):
         url = state.raw.get("blobEndpoint")
 
         def probe() -> StaticWebsite:
+            shown = read_arm_static_website(arm, state.id.resource_group, state.id.name)
+            if shown is not None:
+                return shown
+            # ARM's answer has no staticWebsite (an API version or RP without it): ask the data plane.
             if not url:
                 return StaticWebsite(None, "ARM gave no blob endpoint for the account")
             return read_static_website(arm.blob_service(str(url)))

@@ -19,9 +19,6 @@ NOT_OBSERVABLE = {
     # instead of the status URL (both listed under Microsoft.Network in the published operations); the
     # emulator hands out the status URL only.
     "microsoft.network/privatednsoperationresults/read",
-    # Get Blob Service Properties (the static-website flag, remediators/static_website.py) is a data-plane
-    # request to the account's blob endpoint: locally Azurite answers it, not the ARM emulator.
-    "microsoft.storage/storageaccounts/blobservices/read",
 }
 
 

@@ -147,3 +147,42 @@ def test_service_endpoint_mode_never_reads_the_data_plane(emulator, lz, azurite)
 def test_the_rule(policy, website, ours, public, needed):
     probe = (lambda: StaticWebsite(website, "" if website is not None else "403 AuthorizationFailure"))
     assert decide_web_endpoint(policy, probe, ours_exists=ours, public=public).needed is needed
+
+
+def _show_in_arm(emulator, rid: str, enabled: bool) -> None:
+    # Blob Services - Get Service Properties in current API versions carries staticWebsite (emulator/paas.py).
+    emulator.seed(f"{rid}/blobServices/default", {"properties": {"staticWebsite": {"enabled": enabled}}})
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_arm_shows_the_static_website_and_the_data_plane_is_not_asked(emulator, lz, azurite, enabled):
+    name = f"starm{'site' if enabled else 'none'}01"
+    rid = seed_storage_account(emulator, lz, name, tags={"harden": "private"})
+    _show_in_arm(emulator, rid, enabled)
+    calls = []
+
+    def counting(url: str) -> BlobServiceClient:
+        calls.append(url)
+        return BlobServiceClient.from_connection_string(azurite)
+
+    settings = Settings.from_env()
+    credential = DefaultAzureCredential()
+    engine = Engine(settings, notifier=Notifier(None), clients_for=lambda sub: ArmClients(
+        credential, sub, endpoint=settings.arm_endpoint, polling_interval=0, blob_service_for=counting))
+    first, second = _twice(engine, emulator, rid)
+    assert first.status is Status.HARDENED, first
+    assert _endpoints(emulator, lz, name) == STANDARD | ({"web"} if enabled else set())
+    assert calls == []  # ARM answered; no data-plane request
+    assert second.reason_code == "already-compliant", second
+
+
+def test_the_worker_reads_arm_through_the_deployed_role(host, emulator, lz):
+    """The whole pipeline (trigger, queue, worker) with the role infra/ deploys: ARM shows no website."""
+    from tests.remediation import deliver
+
+    rid = seed_storage_account(emulator, lz, "starmhost01", tags={"harden": "private"})
+    _show_in_arm(emulator, rid, False)
+    outcome = deliver(host, emulator, rid, OPERATION)
+    assert outcome["status"] == "hardened", outcome
+    assert "no static website" in outcome["reason"]
+    assert _endpoints(emulator, lz, "starmhost01") == STANDARD
