@@ -111,7 +111,7 @@ def show_web_endpoints_saved(emu: Emulator, lz) -> None:
 
     subnet = ResourceId.parse(lz.endpoint_subnet_id)
     saved = 0
-    print("\nStorage web endpoints (HARDEN_STORAGE_WEB_ENDPOINT=auto; static website read from the blob data plane):")
+    print("\nStorage web endpoints (HARDEN_STORAGE_WEB_ENDPOINT=auto; the static-website flag from ARM, else the blob data plane):")
     for r in DEMO_RESOURCES:
         if r.seed is not seed_storage_account or (r.tags or {}).get("harden") != "private":
             continue
