@@ -19,14 +19,18 @@ from localdev.azurite import running_azurite
 from localdev.host import LocalHost
 from localdev.landing_zone import seed_network
 from localdev.report import render_outcomes, render_worker_errors, short_id
-from localdev.seeds import DEMO_RESOURCES, MANUAL_APPROVAL
+from localdev.seeds import DEMO_RESOURCES, MANUAL_APPROVAL, STATIC_WEBSITES, seed_storage_account
 
 
 def main() -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    with Emulator.start() as emu, running_azurite() as storage:
+    from remediators.static_website import LOCAL_BLOB_SETTING
+
+    accounts = [r.name for r in DEMO_RESOURCES if r.seed is seed_storage_account]
+    # Azurite's blob service stands in for each demo account's data plane (its static-website flag).
+    with Emulator.start() as emu, running_azurite(blob_accounts=accounts) as storage:
         lz = seed_network(emu)
-        os.environ.update({**emu.env(), **lz.settings(), "AzureWebJobsStorage": storage,
+        os.environ.update({**emu.env(), **lz.settings(), "AzureWebJobsStorage": storage, LOCAL_BLOB_SETTING: storage,
                            "AZURE_RESOURCE_MANAGER_ENDPOINT": emu.url,
                            "HARDEN_NOTIFY_TOPIC_ENDPOINT": emu.topic_endpoint,
                            "HARDEN_POLL_INTERVAL_SECONDS": "0",
@@ -53,6 +57,7 @@ def main() -> int:
             label = ", ".join(f"{k}={v}" for k, v in (tags or {}).items()) or "untagged"
             print(f"  {short_id(rid):<52} {label:<24} {'queued' if queued else 'dropped'}")
 
+        enable_static_websites(storage)
         scan_estate("before the hardening", lz.subscription_id)
         emu.clear_requests()  # the scan's reads are not the worker's
         started = time.perf_counter()
@@ -81,11 +86,54 @@ def main() -> int:
             print(f"\n{errors}", file=sys.stderr)
             return 1
         settled = not emu.writes()
+        show_web_endpoints_saved(emu, lz)
         scan_estate("after the hardening", lz.subscription_id)
         show_the_people_loop(first)
         show_a_sent_card(emu)
         reverted = show_a_revert(first, host, emu)
         return 0 if settled and reverted else 1
+
+
+def enable_static_websites(connection_string: str) -> None:
+    from azure.storage.blob import StaticWebsite
+
+    from remediators.static_website import local_blob_service_for
+
+    blob_service_for = local_blob_service_for(connection_string)
+    assert blob_service_for is not None
+    for name in sorted(STATIC_WEBSITES):
+        blob_service_for(f"https://{name}.blob.core.windows.net/").set_service_properties(
+            static_website=StaticWebsite(enabled=True, index_document="index.html"))
+
+
+def show_web_endpoints_saved(emu: Emulator, lz) -> None:
+    """Storage ``web`` endpoints not created on the demo estate, and what they would have cost."""
+    from remediators.private_link import private_endpoint_id
+    from remediators.resource_id import ResourceId
+    from remediators.services.storage import storage_groups
+    from remediators.static_website import ENDPOINT_USD_PER_MONTH, WEB_GROUPS
+
+    subnet = ResourceId.parse(lz.endpoint_subnet_id)
+    saved = 0
+    print("\nStorage web endpoints (HARDEN_STORAGE_WEB_ENDPOINT=auto; the static-website flag from ARM, else the blob data plane):")
+    for r in DEMO_RESOURCES:
+        if r.seed is not seed_storage_account or (r.tags or {}).get("harden") != "private":
+            continue
+        body = emu.get(lz.resource_id(f"Microsoft.Storage/storageAccounts/{r.name}"))
+        web = [g for g in storage_groups(body.get("kind"), (body.get("sku") or {}).get("name"),
+                                         (body.get("properties") or {}).get("isHnsEnabled") is True)
+               if g in WEB_GROUPS]
+        if not web:
+            continue  # e.g. premium block blobs: no web sub-resource at all
+        made = [g for g in web if emu.get(private_endpoint_id(subnet, r.name, g)) is not None]
+        saved += len(web) - len(made)
+        site = "static website" if r.name in STATIC_WEBSITES else "no static website"
+        print(f"  {r.name:<16} offers {', '.join(web) or 'no web group':<22} {site:<18} "
+              f"created: {', '.join(made) or 'none'}")
+    # Before HARDEN_STORAGE_WEB_ENDPOINT, every one of these groups got an endpoint.
+    print(f"  {saved} web endpoint(s) not created: ${saved * ENDPOINT_USD_PER_MONTH:.2f}/month saved at "
+          f"${ENDPOINT_USD_PER_MONTH:.2f} each (Private Link list price, $0.01 per endpoint-hour × 730 hours, "
+          "azure.microsoft.com/pricing/details/private-link; data processed is billed on top)")
 
 
 def show_the_people_loop(outcomes: list[dict]) -> None:

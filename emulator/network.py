@@ -106,6 +106,20 @@ def _validate_subnet_delegations(w: Write) -> ArmError | None:
     return None
 
 
+def _validate_storage_endpoints(w: Write) -> ArmError | None:
+    """Microsoft.Storage and Microsoft.Storage.Global on one subnet are refused: "Cross-region service
+    endpoints and local ones can't coexist on the same subnet" (learn.microsoft.com/azure/storage/common/
+    storage-network-security, "Azure Storage cross-region service endpoints"; learn.microsoft.com/azure/storage/
+    elastic-san/elastic-san-networking-concepts). The error code and wording are a guess (emulator/README.md)."""
+    services = {str(se.get("service", "")).lower() for se in w.props.get("serviceEndpoints") or []
+                if isinstance(se, dict)}
+    if {"microsoft.storage", "microsoft.storage.global"} <= services:
+        return bad_request("InvalidServiceEndpointCombination",
+                           f"Subnet {w.id} cannot have both Microsoft.Storage and Microsoft.Storage.Global "
+                           "service endpoints.")
+    return None
+
+
 def _subnet_in_use(store: Store, rec: Record) -> ArmError | None:
     users = [p.get("id") for p in rec.props.get("privateEndpoints") or []]
     users += [c.get("id") for c in rec.props.get("ipConfigurations") or []]
@@ -148,6 +162,7 @@ SUBNET = Rule(
     defaults=(default_props(privateEndpointNetworkPolicies="Disabled", privateLinkServiceNetworkPolicies="Enabled"),),
     validate=(
         _validate_subnet_delegations,
+        _validate_storage_endpoints,
         check_enum("privateEndpointNetworkPolicies", "Enabled", "Disabled", "NetworkSecurityGroupEnabled",
                    "RouteTableEnabled"),
         check_enum("privateLinkServiceNetworkPolicies", "Enabled", "Disabled"),

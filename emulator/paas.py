@@ -177,7 +177,10 @@ def _storage_vnet_rules(w: Write) -> ArmError | None:
         return bad_request("NetworkAclsValidationFailure", f"Validation of network acls failure: {detail}.")
 
     for rule in get_in(w.props, "networkAcls", "virtualNetworkRules", default=[]) or []:
-        err = subnet_endpoint_error(w.store, rule.get("id"), "Microsoft.Storage", error)
+        # A cross-region endpoint (Microsoft.Storage.Global) admits the subnet too, whatever its region
+        # (learn.microsoft.com/azure/storage/common/storage-network-security, cross-region service endpoints).
+        err = subnet_endpoint_error(w.store, rule.get("id"), "Microsoft.Storage", error) and \
+            subnet_endpoint_error(w.store, rule.get("id"), "Microsoft.Storage.Global", error)
         if err:
             return err
     return None
@@ -231,6 +234,24 @@ STORAGE = Rule(
         _storage_ip_rules,
     ),
     actions={"listkeys": _storage_list_keys},
+)
+
+
+# The account's Blob service settings as ARM shows them (Blob Services - Get Service Properties,
+# ``.../blobServices/default``): it always exists. ``staticWebsite`` is an optional property of the ARM
+# model in current API versions (azure-mgmt-storage 25.x ``BlobServiceProperties.static_website``,
+# api-version 2026-09-01; @azure/arm-storage ``BlobServiceProperties.staticWebsite``); earlier versions
+# had none (MicrosoftDocs/azure-docs#78511: "not available through ARM templates"). Whether the RP fills
+# it for an account that never set it is unverified, so by default it is absent (the stricter case: the
+# app must then ask the data plane); a test seeds ``.../blobServices/default`` to show it.
+STORAGE_BLOB_SERVICES = Rule(
+    type="Microsoft.Storage/storageAccounts/blobServices",
+    put_status=(200, 200),
+    provisioning_state=False,
+    implicit=lambda store, path: {"properties": {"cors": {"corsRules": []},
+                                                 "deleteRetentionPolicy": {"enabled": False}}}
+    if path.name.lower() == "default" else None,
+    list_implicit=("default",),
 )
 
 
@@ -679,5 +700,5 @@ SITE = Rule(
     actions={"restart": lambda store, rec, body: (200, None)},
 )
 
-RULES = (KEY_VAULT, STORAGE, SQL_SERVER, SQL_FIREWALL_RULE, SQL_VNET_RULE, COSMOS, SERVICE_BUS, EVENT_HUB,
+RULES = (KEY_VAULT, STORAGE, STORAGE_BLOB_SERVICES, SQL_SERVER, SQL_FIREWALL_RULE, SQL_VNET_RULE, COSMOS, SERVICE_BUS, EVENT_HUB,
          SB_RULE_SET, EH_RULE_SET, SITE_CONFIG, SITE)

@@ -66,6 +66,14 @@ param spokeServiceEndpointSubnetResourceIds string = ''
 @description('Optional. Public IPv4 addresses and CIDR ranges (comma- or space-separated) that harden=service-endpoint allows in on every service (HARDEN_ALLOWED_IP_RANGES; validated at start-up, see README "Allowed IP ranges"). Empty: none.')
 param allowedIpRanges string = ''
 
+@description('Optional. Which Storage accounts in harden=private get a web (static website) private endpoint, about $7.30/month each (HARDEN_STORAGE_WEB_ENDPOINT): auto, only accounts that serve a static website (read from the blob data plane; see README "Storage web endpoint"); always; never.')
+@allowed([
+  'auto'
+  'always'
+  'never'
+])
+param storageWebEndpoint string = 'auto'
+
 @description('Optional. Whether the remediator may create a missing privatelink.* zone in the private DNS zones resource group (privateDnsZones/write; HARDEN_CREATE_PRIVATE_DNS_ZONES). false where the platform team owns the zones: a missing zone is reported (reason zone-missing) and nothing is created.')
 param createPrivateDnsZones bool = true
 
@@ -285,6 +293,7 @@ var remediatorSettings = {
   HARDEN_NOTIFY_DEFAULTS: notificationDefaultRecipients
   HARDEN_NOTIFY_TEAMS_WEBHOOK_SECRET_URI: notificationChannels && !empty(notificationTeamsWebhookSecretName) ? '${channels.outputs.vaultUri}secrets/${notificationTeamsWebhookSecretName}' : ''
   HARDEN_NOTIFY_SLACK_WEBHOOK_SECRET_URI: notificationChannels && !empty(notificationSlackWebhookSecretName) ? '${channels.outputs.vaultUri}secrets/${notificationSlackWebhookSecretName}' : ''
+  HARDEN_STORAGE_WEB_ENDPOINT: storageWebEndpoint
 }
 
 // ------------------------------------------------------------------------------------------------------------------

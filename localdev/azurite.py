@@ -7,6 +7,7 @@ per-VNet leases that serialise subnet writes across instances
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -14,7 +15,7 @@ import tempfile
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 # Azurite's documented development account; a public, well-known value
@@ -51,13 +52,14 @@ def _binary(name: str) -> Path:
 
 
 @contextmanager
-def _service(name: str, host_flag: str, port_flag: str, workdir: str) -> Iterator[int]:
+def _service(name: str, host_flag: str, port_flag: str, workdir: str,
+             env: dict[str, str] | None = None) -> Iterator[int]:
     """Run one Azurite service on a free port until the block ends; yields the port."""
     port = _free_port()
     process = subprocess.Popen(
         [str(_binary(name)), host_flag, "127.0.0.1", port_flag, str(port), "--location", workdir,
          "--silent", "--skipApiVersionCheck", "--loose"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -79,10 +81,19 @@ def _service(name: str, host_flag: str, port_flag: str, workdir: str) -> Iterato
 
 
 @contextmanager
-def running_azurite() -> Iterator[str]:
-    """Run azurite-queue, azurite-blob and azurite-table on free ports; yields the connection string."""
+def running_azurite(*, blob_accounts: Iterable[str] = ()) -> Iterator[str]:
+    """Run azurite-queue, azurite-blob and azurite-table on free ports; yields the connection string.
+
+    ``blob_accounts``: more blob accounts (path-style, same key), standing in for Storage accounts' data
+    planes (``AZURITE_ACCOUNTS``; the development account is kept: Azurite drops it once others are named,
+    learn.microsoft.com/azure/storage/common/storage-use-azurite, "Custom storage accounts and keys").
+    """
+    env = None
+    if blob_accounts:
+        env = {**os.environ, "AZURITE_ACCOUNTS": ";".join(f"{a}:{WELL_KNOWN_KEY}"
+                                                          for a in dict.fromkeys([ACCOUNT, *blob_accounts]))}
     with tempfile.TemporaryDirectory(prefix="azurite-") as workdir, ExitStack() as stack:
         queue_port = stack.enter_context(_service("azurite-queue", "--queueHost", "--queuePort", workdir))
-        blob_port = stack.enter_context(_service("azurite-blob", "--blobHost", "--blobPort", workdir))
+        blob_port = stack.enter_context(_service("azurite-blob", "--blobHost", "--blobPort", workdir, env))
         table_port = stack.enter_context(_service("azurite-table", "--tableHost", "--tablePort", workdir))
         yield connection_string(queue_port, blob_port, table_port)

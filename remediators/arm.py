@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResponseNotReadError, StreamClosedError, StreamConsumedError
@@ -124,13 +124,18 @@ class ArmClients:
     :keyword retry_backoff_factor: Passed to :class:`ArmRetryPolicy`.
     :keyword budget: The subscription's :class:`~remediators.throttle.ArmBudget`; every client
         built here paces its requests by it (none: no pacing).
+    :keyword blob_service_for: Builds the ``BlobServiceClient`` for an account's blob endpoint URL (the
+        one data-plane read, remediators/static_website.py); default: that URL with this credential.
+        Local runs and tests pass one bound to Azurite.
     """
 
     def __init__(self, credential: TokenCredential, subscription_id: str, *,
                  endpoint: str = "https://management.azure.com",
                  polling_interval: float = 5.0, retry_backoff_factor: float = 1.0,
-                 budget: ArmBudget | None = None) -> None:
+                 budget: ArmBudget | None = None,
+                 blob_service_for: Callable[[str], Any] | None = None) -> None:
         self.subscription_id = subscription_id
+        self._blob_service_for = blob_service_for
         self._credential = credential
         self._endpoint = endpoint.rstrip("/")
         self._options: dict[str, Any] = {
@@ -141,6 +146,19 @@ class ArmClients:
         }
         if budget is not None:
             self._options["per_retry_policies"] = [ArmThrottlePolicy(budget)]
+
+    def blob_service(self, account_url: str) -> Any:
+        """A ``BlobServiceClient`` for one account's blob endpoint, with the app's identity (never a key).
+
+        One attempt, short timeouts: the read only informs a cost decision, and a failure has a safe
+        answer (remediators/static_website.py); the next evaluation reads again.
+        """
+        if self._blob_service_for is not None:
+            return self._blob_service_for(account_url)
+        from azure.storage.blob import BlobServiceClient
+
+        return BlobServiceClient(account_url, credential=self._credential, retry_total=0,
+                                 connection_timeout=5, read_timeout=10)
 
     def _build(self, client_class: type) -> Any:
         return client_class(self._credential, self.subscription_id, **self._options)

@@ -7,8 +7,16 @@ caller gets the same answer for the same state:
 - ``private``: public network access off, the firewall's default (if it has one) Deny, and every
   private-link group the resource needs *served*: an approved connection from our endpoint for that
   group (named deterministically, ``private_link.private_endpoint_name``), in whichever subnet,
-  resource group or subscription it lives. Where a new endpoint would go (``placement.py``) never
+  resource group or subscription it lives. Someone else's approved, ``Succeeded`` endpoint that is
+  registered in our zone serves a group too, but only a read of that endpoint and its zone groups can
+  show it: the planner makes it (``private_link.PrivateLinkPlanner.served_by_others``), so such a
+  resource costs a few more reads, then plans nothing and is reported already compliant; never a
+  second endpoint in the same zone. Here (one read, and the sweep's prefilter) it reads as not served,
+  the stricter side. Where a new endpoint would go (``placement.py``) never
   enters into it: adding a spoke subnet changes nothing for a resource that is already served.
+  Which groups a resource needs is the state's own ``private_link_groups``, as the engine's read
+  shaped them with the settings (Storage's ``web`` only where ``HARDEN_STORAGE_WEB_ENDPOINT`` and the
+  static-website read say so: remediators/static_website.py), so the check and the plan agree.
 - ``service-endpoint``: public access off (stricter than asked; we never loosen), or a Deny default
   with a VNet rule for every configured subnet and an IP rule for every range of
   ``HARDEN_ALLOWED_IP_RANGES`` (compared normalised; rules someone else made count too).

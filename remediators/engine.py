@@ -126,7 +126,8 @@ class Engine:
         service = registry.service_for(rid.type)
         if service is None:
             raise LookupError(f"{rid.type} is not a resource type paas-hardener handles")
-        return service.read(self._clients_for(rid.subscription_id), rid)
+        arm = self._clients_for(rid.subscription_id)
+        return service.with_settings(arm, service.read(arm, rid), self._settings)
 
     def revert(self, resource_id: str, *, history: Any, apply: bool, remove_created: bool = False,
                caller: Caller | None = None) -> Outcome:
@@ -215,7 +216,7 @@ class Engine:
                           resource_type=service.spec.resource_type)
         arm = self._clients_for(rid.subscription_id)
         try:
-            state = service.read(arm, rid)
+            state = service.with_settings(arm, service.read(arm, rid), self._settings)
         except ResourceNotFoundError:
             return result(Status.SKIPPED, "resource-gone", "the resource no longer exists",
                           resource_type=service.spec.resource_type)
@@ -226,6 +227,9 @@ class Engine:
         except HardeningFailed as failure:
             failure.outcome = dataclasses.replace(failure.outcome, tags=dict(state.tags or {}))
             raise
+        if state.notes and outcome.reason_code not in _UNTAGGED:
+            # What the read decided (e.g. no Storage web endpoint, and why): remediators/static_website.py.
+            outcome = dataclasses.replace(outcome, reason=f"{outcome.reason}; {'; '.join(state.notes)}")
         # The tags as read route the notification (remediators/dispatch.py): no second read for them.
         return dataclasses.replace(outcome, tags=dict(state.tags or {}))
 
@@ -294,7 +298,9 @@ class Engine:
         """The changes (edges not yet linked) and the holds that keep public access on."""
         if mode is Mode.PRIVATE:
             changes, holds = self._private_link.plan(state, subnet_id=self._endpoint_subnet(state))
-            if not holds:
+            # Only a resource still open is locked down: one already closed whose groups someone else's
+            # endpoints serve in our zone (private_link.served_by_others) plans nothing (compliance.py's terms).
+            if not holds and (state.public or state.default_action not in (None, DENY) or state.own_write_failed):
                 changes += service.plan_lockdown(arm, state)
             return changes, holds
         subnets = self._allowed_subnets(state)

@@ -101,6 +101,8 @@ class ResourceState:
     #: leaves the resource Failed).
     own_write_failed: bool = False
     ip_rules: frozenset[str] = frozenset()
+    #: What the read decided that the outcome should say (e.g. why no Storage ``web`` endpoint is made).
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def public(self) -> bool:

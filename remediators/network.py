@@ -7,7 +7,9 @@ full replace"), under a per-VNet lock that spans every instance of the app
 (``vnet_lease.py``: the Network RP does not reliably enforce If-Match on
 subnets, Azure/azure-rest-api-specs#6789). Each subnet must be able to reach
 the resource's region through the endpoint (SQL: its own region; Storage: its
-region and the pair), else the plan fails before writing; and the change names
+region and the pair through ``Microsoft.Storage``, any other region through
+``Microsoft.Storage.Global``, which is added instead unless the subnet already has
+``Microsoft.Storage``: the two cannot coexist), else the plan fails before writing; and the change names
 its effect on the whole subnet (learn.microsoft.com/azure/virtual-network/virtual-network-service-endpoints-overview,
 "Limitations" and "Considerations"; learn.microsoft.com/azure/app-service/overview-private-endpoint,
 "Limitations").
@@ -45,6 +47,15 @@ _vnet_locks: dict[str, threading.Lock] = {}
 # region. ARM echoes this as the endpoint's ``locations`` (e.g. Storage ["westus", "eastus"]).
 _SAME_REGION_ONLY = frozenset({"microsoft.sql"})
 _REGION_AND_PAIR = frozenset({"microsoft.storage"})
+STORAGE = "Microsoft.Storage"
+# Cross-region storage endpoint: "work[s] between virtual networks and storage service instances in any
+# region", and "Cross-region service endpoints and local ones can't coexist on the same subnet. To use
+# cross-region service endpoints, delete existing Microsoft.Storage endpoints and recreate them as
+# Microsoft.Storage.Global" (learn.microsoft.com/azure/storage/common/storage-network-security, "Azure
+# Storage cross-region service endpoints"; the same words in learn.microsoft.com/azure/storage/elastic-san/
+# elastic-san-networking-concepts, MicrosoftDocs/azure-docs articles/storage/elastic-san). A Storage account's
+# VNet rule admits a subnet with either one.
+STORAGE_GLOBAL = "Microsoft.Storage.Global"
 # Azure region pairs (learn.microsoft.com/azure/reliability/cross-region-replication-azure); a region's
 # pair is not always symmetric (West US 3 → East US, Brazil South → South Central US).
 REGION_PAIRS = {
@@ -96,6 +107,15 @@ def service_endpoint_reach(service: str, endpoints: Iterable[Mapping[str, Any]],
     return f"the VNet is in {home}, and a {service} service endpoint reaches only {where} ({', '.join(sorted(reach))})"
 
 
+def covers(present: Iterable[Any], service: str) -> bool:
+    """Whether a subnet whose endpoints are ``present`` already carries ``service``'s traffic
+    (``Microsoft.Storage.Global`` carries ``Microsoft.Storage``'s, to every region)."""
+    names = {str(p).lower() for p in present if isinstance(p, str)}
+    if service.lower() == STORAGE.lower() and STORAGE_GLOBAL.lower() in names:
+        return True
+    return service.lower() in names
+
+
 def subnet_wide_effect(service: str) -> str:
     """What enabling ``service`` on a subnet does to everything else in that subnet."""
     effect = (f"this applies to the whole subnet: its traffic to every {service} resource, not only this one, "
@@ -143,38 +163,51 @@ class NetworkPlanner:
             subnet = network.subnets.get(sid.resource_group, sid.names[0], sid.name)
             endpoints = subnet["properties"].get("serviceEndpoints") or []
             present = [e.get("service") for e in endpoints]
+            wanted = service
             if location:
                 vnet_key = sid.ancestor(1).key
                 if vnet_key not in vnet_locations:
                     vnet_locations[vnet_key] = network.virtual_networks.get(sid.resource_group, sid.names[0])["location"]
                 problem = service_endpoint_reach(service, endpoints, vnet_locations[vnet_key], location)
+                if problem and service.lower() == STORAGE.lower():
+                    # Out of Microsoft.Storage's reach: Microsoft.Storage.Global reaches every region, but
+                    # cannot sit beside Microsoft.Storage, and replacing that one is not ours to decide
+                    # (everything else on the subnet relies on it; the swap resets their connections).
+                    if covers(present, STORAGE):
+                        unreachable.append(
+                            f"{subnet_id}: {problem}; {STORAGE_GLOBAL} (every region) cannot be added beside its "
+                            f"{STORAGE} endpoint (they cannot coexist on one subnet: learn.microsoft.com/azure/"
+                            f"storage/common/storage-network-security), and replacing {STORAGE} is for the subnet's "
+                            "owner to decide")
+                        continue
+                    wanted, problem = STORAGE_GLOBAL, None
                 if problem:
                     unreachable.append(f"{subnet_id}: {problem}")
                     continue
-            enabled = any(isinstance(p, str) and p.lower() == service.lower() for p in present)
+            enabled = covers(present, wanted)
             if enabled and str(subnet["properties"].get("provisioningState") or "").lower() == "failed":
                 # An earlier write's operation ended Failed (e.g. RetryableError / ReferencedResourceNotProvisioned,
                 # hashicorp/terraform-provider-azurerm#21293, #30197): the subnet shows the endpoint but is not in a
                 # good state. The next pass sends it again, as read, which is what repairs a Failed subnet.
                 changes.append(Change(
                     phase=Phase.SUBNET_SERVICE_ENDPOINT, target=subnet_id,
-                    summary=f"send the subnet again (its last operation ended Failed; {service} kept, nothing else changed)",
+                    summary=f"send the subnet again (its last operation ended Failed; {wanted} kept, nothing else changed)",
                     before={"provisioningState": "Failed"}, after={"provisioningState": "Succeeded"},
-                    apply=lambda sid=sid, network=network: self._add_service_endpoint(network, sid, service)))
+                    apply=lambda sid=sid, network=network, wanted=wanted: self._add_service_endpoint(network, sid, wanted)))
                 continue
             if enabled:
                 continue
             changes.append(Change(
                 phase=Phase.SUBNET_SERVICE_ENDPOINT,
                 target=subnet_id,
-                summary=(f"enable the {service} service endpoint on the subnet (all other subnet settings kept); "
-                         f"subnet-wide: all its traffic to {service} then comes from private addresses, "
+                summary=(f"enable the {wanted} service endpoint on the subnet (all other subnet settings kept); "
+                         f"subnet-wide: all its traffic to {wanted} then comes from private addresses, "
                          "so IP firewall rules elsewhere stop matching it (see effect)"),
                 before={"serviceEndpoints": present, "subnetTrafficToServiceFrom": "public addresses"},
-                after={"serviceEndpoints": [*present, service],
+                after={"serviceEndpoints": [*present, wanted],
                        "subnetTrafficToServiceFrom": "the subnet's private addresses",
-                       "effect": subnet_wide_effect(service)},
-                apply=lambda sid=sid, network=network: self._add_service_endpoint(network, sid, service),
+                       "effect": subnet_wide_effect(wanted)},
+                apply=lambda sid=sid, network=network, wanted=wanted: self._add_service_endpoint(network, sid, wanted),
             ))
         if unreachable:
             raise LockoutRisk(
@@ -196,7 +229,13 @@ class NetworkPlanner:
                 # Re-read under the lock: the PUT must carry the subnet as it is now.
                 subnet = network.subnets.get(sid.resource_group, sid.names[0], sid.name)
                 endpoints = subnet["properties"].setdefault("serviceEndpoints", [])
-                if not any(str(e.get("service", "")).lower() == service.lower() for e in endpoints):
+                present = [e.get("service") for e in endpoints]
+                if service.lower() == STORAGE_GLOBAL.lower() and covers(present, STORAGE) \
+                        and not covers(present, STORAGE_GLOBAL):
+                    # Someone added Microsoft.Storage since the plan's read: the two cannot coexist.
+                    raise LockoutRisk(f"subnet {sid} now has a {STORAGE} service endpoint, beside which "
+                                      f"{STORAGE_GLOBAL} cannot be added; nothing was written to it")
+                if not covers(present, service):
                     endpoints.append({"service": service})
                 etag = subnet.get("etag")
                 if held is not None:

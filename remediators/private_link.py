@@ -253,6 +253,11 @@ class PrivateLinkPlanner:
         groups = tuple(g for g in state.private_link_groups
                        if g.group_id not in served
                        or private_endpoint_id(sid, state.id.name, g.group_id).lower() in state.private_endpoint_ids)
+        # A group someone else's endpoint serves in our zone needs nothing either (a second endpoint
+        # registered in the same zone would replace its A record): read only here, when planning.
+        theirs = self.served_by_others(state, [g for g in groups if g.group_id not in served], {
+            g.group_id: _zone_id(zones_sub, zones_group, self._zone_name(g.dns_zone)) for g in groups})
+        groups = tuple(g for g in groups if g.group_id not in theirs)
         zones = {g.group_id: self._zone_name(g.dns_zone) for g in groups}
         changes: list[Change] = []
         dns_keys: dict[str, frozenset[str]] = {}
@@ -302,6 +307,54 @@ class PrivateLinkPlanner:
             changes += self._plan_zone_group(network, sid.resource_group, pe_name, pe_id, True,
                                              zone, _zone_id(zones_sub, zones_group, zone), needs=dns_keys[zone])
         return changes, holds
+
+    def served_by_others(self, state: ResourceState, groups: Iterable[PrivateLinkGroup],
+                         zone_ids: Mapping[str, str]) -> frozenset[str]:
+        """The ``groups`` that an approved, ``Succeeded`` endpoint not named as ours serves in our zone.
+
+        Served means: the endpoint's connection to this resource is approved and names the group, the
+        endpoint is ``Succeeded``, and one of its zone groups references ``zone_ids[group]`` (our zone),
+        whoever made it and wherever it is. Candidates are the approved connections the resource's one
+        read listed; each is read with its zone groups here, when planning, so the compliant check stays
+        one GET. One we may not read (403: another team's subscription) or that is gone (404) serves
+        nothing: we cannot show that it does, and ours is planned as before.
+        """
+        wanted = {g.group_id.lower(): g.group_id for g in groups}
+        if not wanted:
+            return frozenset()
+        ours = {private_endpoint_name(state.id.name, g).lower() for g in wanted.values()}
+        served: set[str] = set()
+        for pe_id in sorted(state.private_endpoint_ids):
+            if len(served) == len(wanted):
+                break
+            try:
+                rid = ResourceId.parse(pe_id)
+            except ValueError:
+                continue
+            if rid.name.lower() in ours:
+                continue  # ours: served_groups (remediators/compliance.py) judges it
+            network = self._clients_for(rid.subscription_id).network
+            try:
+                endpoint = _get_or_none(network.private_endpoints.get, rid.resource_group, rid.name)
+            except HttpResponseError as error:
+                if error.status_code != 403:
+                    raise
+                logger.warning("%s: cannot read private endpoint %s (403); it is not counted as serving any "
+                               "group, and ours is planned", state.id, pe_id)
+                continue
+            if endpoint is None or _state_of(endpoint) != SUCCEEDED or connection_problem(endpoint, pe_id,
+                                                                                           str(state.id)):
+                continue
+            named = {str(g).lower() for c in _connections(endpoint)
+                     if same_id((c.get("properties") or {}).get("privateLinkServiceId"), str(state.id))
+                     for g in (c.get("properties") or {}).get("groupIds") or ()} & (wanted.keys() - served)
+            if not named:
+                continue
+            registered = [z for zone_group in network.private_dns_zone_groups.list(
+                private_endpoint_name=rid.name, resource_group_name=rid.resource_group)
+                for z in _zone_ids(zone_group) if _state_of(zone_group) != FAILED]
+            served |= {g for g in named if any(same_id(z, zone_ids[wanted[g]]) for z in registered)}
+        return frozenset(wanted[g] for g in served)
 
     # -- DNS ------------------------------------------------------------------
 

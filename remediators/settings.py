@@ -33,6 +33,8 @@ _KEYS = (
     "HARDEN_CREATE_PRIVATE_DNS_ZONES",
     # Public IPv4 ranges harden=service-endpoint lets in, on every service (issue 14 item 4).
     "HARDEN_ALLOWED_IP_RANGES",
+    # auto|always|never: which Storage accounts get a `web` endpoint (issue 14 item 6, static_website.py).
+    "HARDEN_STORAGE_WEB_ENDPOINT",
 )
 
 
@@ -66,6 +68,8 @@ class Settings:
     create_private_dns_zones: bool = True
     #: Canonical public IPv4 addresses/ranges (remediators/ip_ranges.py); a platform setting, never a tag.
     allowed_ip_ranges: tuple[str, ...] = ()
+    #: ``auto`` (static websites only), ``always`` or ``never`` (remediators/static_website.py).
+    storage_web_endpoint: str = "auto"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -160,6 +164,11 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
     except InvalidIpRange as exc:
         raise SettingsError(str(exc)) from exc
 
+    web_endpoint = (raw["HARDEN_STORAGE_WEB_ENDPOINT"] or "auto").strip().lower()
+    if web_endpoint not in ("auto", "always", "never"):
+        raise SettingsError("HARDEN_STORAGE_WEB_ENDPOINT must be auto (a web endpoint only for an account that "
+                            f"serves a static website), always or never, got {raw['HARDEN_STORAGE_WEB_ENDPOINT']!r}")
+
     return Settings(
         subscription_ids=subscriptions,
         private_endpoint_subnet_id=pe_subnet,
@@ -183,6 +192,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         create_private_dns_zones=_bool("HARDEN_CREATE_PRIVATE_DNS_ZONES",
                                        raw["HARDEN_CREATE_PRIVATE_DNS_ZONES"] or "true"),
         allowed_ip_ranges=allowed_ip_ranges,
+        storage_web_endpoint=web_endpoint,
     )
 
 

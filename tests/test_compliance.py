@@ -75,10 +75,13 @@ def resources(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         pe = private_endpoint_name(name, group) if ours else f"someone-elses-{group}"
         rg = draw(st.sampled_from(["rg-net", "rg-spoke", "rg-other"]))
         state = draw(st.sampled_from(STATES))
+        # The connection's own provisioningState (common-types privatelinks.json; SQL's "Ready"), or none.
+        provisioning = draw(st.sampled_from([None, "Succeeded", "Ready", "Creating", "Deleting", "Failed"]))
         connections.append({"properties": {
             "privateEndpoint": {"id": f"/subscriptions/{SUB}/resourceGroups/{rg}/providers/Microsoft.Network/"
                                       f"privateEndpoints/{pe}"},
             "groupIds": [group],
+            **({"provisioningState": provisioning} if provisioning else {}),
             "privateLinkServiceConnectionState": {"status": state} if state else {}}})
     if connections or draw(st.booleans()):
         p["privateEndpointConnections"] = connections
@@ -198,3 +201,18 @@ def test_the_sweep_counts_the_allowed_ip_ranges():
     complete = _item({"networkAcls": {**acls, "ipRules": [*acls["ipRules"], {"value": "52.1.2.3/32"}]}},
                      tag="service-endpoint")
     assert graph_verdict(complete, settings) == "compliant"
+
+
+def test_an_approved_connection_still_provisioning_does_not_count():
+    from remediators.services.common import approved_private_endpoints
+
+    def connection(provisioning: str | None) -> dict[str, Any]:
+        p: dict[str, Any] = {"privateEndpoint": {"id": f"/subscriptions/{SUB}/resourceGroups/rg/providers/"
+                                                       f"Microsoft.Network/privateEndpoints/pe-{provisioning}"},
+                             "privateLinkServiceConnectionState": {"status": "Approved"}}
+        if provisioning:
+            p["provisioningState"] = provisioning
+        return {"properties": p}
+
+    ids = approved_private_endpoints([connection(s) for s in (None, "Succeeded", "Ready", "Creating", "Failed")])
+    assert sorted(i.rsplit("/", 1)[-1] for i in ids) == ["pe-none", "pe-ready", "pe-succeeded"]

@@ -53,4 +53,11 @@ DEMO_RESOURCES: list[DemoResource] = [
     # A premium block blob account: blob only (storage/common/storage-private-endpoints).
     DemoResource(seed_storage_account, "stlzmedia01", {"harden": "private"}, "Microsoft.Storage/storageAccounts/write",
                  {"kind": "BlockBlobStorage", "sku": "Premium_LRS"}),
+    # StorageV2 accounts offer a web (static website) endpoint: one serves a static website (STATIC_WEBSITES),
+    # the other does not, so HARDEN_STORAGE_WEB_ENDPOINT=auto gives it none (remediators/static_website.py).
+    DemoResource(seed_storage_account, "stlzwebsite01", {"harden": "private"}, "Microsoft.Storage/storageAccounts/write"),
+    DemoResource(seed_storage_account, "stlzreports01", {"harden": "private"}, "Microsoft.Storage/storageAccounts/write",
+                 {"sku": "Standard_RAGRS"}),
 ]
+#: Demo accounts whose blob service (Azurite, the local data plane) has a static website enabled.
+STATIC_WEBSITES = frozenset({"stlzwebsite01"})

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, Sequence
 from ..arm import ArmClients
 from ..model import Change, ResourceState
 from ..resource_id import ResourceId
+from ..settings import Settings
 from ..spec import ServiceSpec
 
 if TYPE_CHECKING:
@@ -30,6 +31,14 @@ class ServiceRemediator(abc.ABC):
 
         Raises ``azure.core.exceptions.ResourceNotFoundError`` when it is gone.
         """
+
+    def with_settings(self, arm: ArmClients, state: ResourceState, settings: Settings) -> ResourceState:
+        """``state`` as the platform's settings shape it (e.g. which private-link groups are required).
+
+        The engine calls it after every :meth:`read`, so that compliance and planning see the same
+        groups. Most services need nothing more than the read.
+        """
+        return state
 
     @abc.abstractmethod
     def plan_lockdown(self, arm: ArmClients, state: ResourceState) -> list[Change]:

@@ -31,13 +31,26 @@ def lower_ids(values: Iterable[Any]) -> frozenset[str]:
     return frozenset(v.lower() for v in values if isinstance(v, str))
 
 
+_DONE = frozenset({"succeeded", "ready"})
+
+
 def approved_private_endpoints(connections: Iterable[Mapping[str, Any]] | None) -> frozenset[str]:
-    """Ids of private endpoints whose connection is approved (foreign ones included)."""
+    """Ids of private endpoints whose connection is approved (foreign ones included).
+
+    A connection whose own ``provisioningState`` is given and is not done does not count: it may carry
+    no traffic. Done is ``Succeeded`` (``PrivateEndpointConnectionProvisioningState``: Succeeded, Creating,
+    Deleting, Failed; azure-rest-api-specs ``specification/common-types/resource-management/v5/privatelinks.json``)
+    or SQL's ``Ready`` (its own enum Approving, Ready, Dropping, Failed, Rejecting; the ``Servers_Get``
+    example shows ``Ready``). An absent one counts (not every service reports it).
+    """
     ids = []
     for connection in connections or ():
         p = props(connection)
         state = (p.get("privateLinkServiceConnectionState") or {}).get("status", "")
         endpoint = (p.get("privateEndpoint") or {}).get("id")
+        provisioning = p.get("provisioningState")
+        if provisioning is not None and str(provisioning).lower() not in _DONE:
+            continue
         if endpoint and str(state).lower() == "approved":
             ids.append(endpoint)
     return lower_ids(ids)

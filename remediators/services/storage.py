@@ -30,22 +30,23 @@ Which sub-resources an account needs (storage-private-endpoints):
   to the secondary region ... you need separate private endpoints for both the
   primary and secondary instances of the service".
 
-Static websites: ARM does not say whether one is enabled: it is a data-plane
-blob service property (``StaticWebsite`` in Get Blob Service Properties;
-MicrosoftDocs/azure-docs#78511, "Those properties are not available through ARM
-templates"; pulumi/pulumi-azure-nextgen#13). Reading it would need data-plane
-access through a firewall we are about to close. So every ``StorageV2`` account
-gets a ``web`` endpoint (one more endpoint and A record, about the price of one
-private endpoint): a missing one would silently take a static website offline
-the moment public access goes, and this tool never trades access for cost.
+Static websites: the ``web`` group (and ``web_secondary``) serves only the account's static website;
+older ARM API versions do not say whether one is enabled. Which accounts get a ``web`` endpoint is
+``HARDEN_STORAGE_WEB_ENDPOINT`` (auto|always|never, default auto): remediators/static_website.py
+reads the static-website flag in ``harden=private`` mode (ARM's ``blobServices/default`` where it shows
+it, else the blob data plane) and says what happens when that read is refused.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 from ..arm import ArmClients
-from ..model import Mode, requested_mode
+from ..model import Mode, ResourceState, requested_mode
 from ..resource_id import ResourceId
+from ..settings import Settings
+from ..static_website import (WEB_GROUPS, StaticWebsite, WebEndpointPolicy, decide_web_endpoint,
+                              read_arm_static_website, read_static_website)
 from ..spec import PrivateLinkGroup, ServiceSpec, rbac_actions_from_docstring
 from .common import tags_of
 from .network_acls import NetworkAclsRemediator
@@ -86,6 +87,7 @@ class StorageRemediator(NetworkAclsRemediator):
 
     RBAC actions:
         Microsoft.Storage/storageAccounts/read
+        Microsoft.Storage/storageAccounts/blobServices/read
         Microsoft.Storage/storageAccounts/write
         Microsoft.Storage/storageAccounts/privateEndpointConnectionsApproval/action
     """
@@ -106,6 +108,47 @@ class StorageRemediator(NetworkAclsRemediator):
         groups = storage_groups(resource.get("kind"), (resource.get("sku") or {}).get("name"),
                                 properties.get("isHnsEnabled") is True)
         return tuple(self.spec.group(g) for g in groups)
+
+    def state_from(self, resource: Mapping[str, Any], resource_id: ResourceId) -> ResourceState:
+        state = super().state_from(resource, resource_id)
+        p = resource.get("properties") or {}
+        endpoints = {str(((c.get("properties") or {}).get("privateEndpoint") or {}).get("id") or "").lower()
+                     for c in p.get("privateEndpointConnections") or ()}
+        return replace(state, raw={**state.raw, "blobEndpoint": (p.get("primaryEndpoints") or {}).get("blob"),
+                                   "endpointNames": frozenset(e.rstrip("/").rsplit("/", 1)[-1] for e in endpoints)})
+
+    def with_settings(self, arm: ArmClients, state: ResourceState, settings: Settings) -> ResourceState:
+        """Drop the ``web`` groups unless HARDEN_STORAGE_WEB_ENDPOINT (static_website.py) requires them.
+
+        Decided in ``harden=private`` mode only (the only mode with endpoints), so the data-plane read
+        is made for no other account.
+        """
+        from ..private_link import private_endpoint_name  # private_link → compliance → registry → here
+
+        web = [g for g in state.private_link_groups if g.group_id in WEB_GROUPS]
+        _, mode = requested_mode(state.tags)
+        if not web or mode is not Mode.PRIVATE:
+            return state
+        names = state.raw.get("endpointNames") or frozenset()
+        ours = any(private_endpoint_name(state.id.name, g.group_id).lower() in names for g in web)
+        url = state.raw.get("blobEndpoint")
+
+        def probe() -> StaticWebsite:
+            shown = read_arm_static_website(arm, state.id.resource_group, state.id.name)
+            if shown is not None:
+                return shown
+            # ARM's answer has no staticWebsite (an API version or RP without it): ask the data plane.
+            if not url:
+                return StaticWebsite(None, "ARM gave no blob endpoint for the account")
+            return read_static_website(arm.blob_service(str(url)))
+
+        decision = decide_web_endpoint(WebEndpointPolicy(settings.storage_web_endpoint), probe,
+                                       ours_exists=ours, public=state.public)
+        notes = state.notes + ((decision.note,) if decision.note else ())
+        if decision.needed:
+            return replace(state, notes=notes)
+        return replace(state, notes=notes,
+                       private_link_groups=tuple(g for g in state.private_link_groups if g.group_id not in WEB_GROUPS))
 
     def unsupported_reason(self, resource: Mapping[str, Any]) -> str | None:
         # Only harden=private needs endpoints; service endpoints work on GPv1 accounts.

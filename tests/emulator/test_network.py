@@ -49,6 +49,20 @@ class TestSubnets:
         assert "networkSecurityGroup" not in props and "delegations" not in props  # wiped, as in Azure
         assert props["serviceEndpoints"] == [{"service": "Microsoft.KeyVault", "locations": ["*"], "provisioningState": "Succeeded"}]
 
+    def test_local_and_cross_region_storage_endpoints_cannot_coexist(self, emu, client):
+        # storage-network-security, cross-region service endpoints: "can't coexist on the same subnet".
+        seed_vnet(emu, "v", {"work": {"addressPrefix": "10.0.1.0/24",
+                                      "serviceEndpoints": [{"service": "Microsoft.Storage"}]}})
+        net = client(NetworkManagementClient)
+        subnet = net.subnets.get(RG, "v", "work")
+        subnet["properties"]["serviceEndpoints"].append({"service": "Microsoft.Storage.Global"})
+        with pytest.raises(HttpResponseError) as refused:
+            net.subnets.begin_create_or_update(RG, "v", "work", subnet).result()
+        assert refused.value.status_code == 400
+        subnet["properties"]["serviceEndpoints"] = [{"service": "Microsoft.Storage.Global"}]
+        net.subnets.begin_create_or_update(RG, "v", "work", subnet).result()
+        assert net.subnets.get(RG, "v", "work")["properties"]["serviceEndpoints"][0]["locations"] == ["*"]
+
     def test_get_modify_put_round_trip_keeps_everything(self, emu, client):
         seed_vnet(emu, "v", {"work": {
             "addressPrefix": "10.0.1.0/24",

@@ -30,16 +30,52 @@ def test_sql_server_in_another_region_fails_before_anything_is_written(host, emu
     assert emulator.get(f"{rid}/firewallRules/AllowAllWindowsAzureIps") is not None
 
 
-def test_storage_account_outside_the_region_pair_fails_before_anything_is_written(host, emulator, lz):
-    # Storage accepts a VNet rule for any subnet (cross-region rules are allowed), but a Microsoft.Storage
-    # endpoint in westeurope reaches only westeurope and northeurope: the rule would never match.
-    rid = seed_storage_account(emulator, lz, "stfaraway01", tags={"harden": "service-endpoint"}, location="eastus")
-    emulator.clear_requests()
+def _services(emulator, subnet_id: str) -> list[str]:
+    return [e["service"] for e in emulator.get(subnet_id)["properties"].get("serviceEndpoints") or []]
+
+
+def test_storage_account_outside_the_region_pair_gets_the_cross_region_endpoint(host, emulator, lz):
+    # A Microsoft.Storage endpoint in westeurope reaches only westeurope and northeurope; Microsoft.Storage.Global
+    # reaches storage in any region (storage-network-security, cross-region service endpoints). deliver() also
+    # delivers again and asserts that the second pass writes nothing.
+    subnet = emulator.get(lz.workload_subnet_id)["properties"]
+    rid = seed_storage_account(emulator, lz, "stfaraway01", tags={"harden": "service-endpoint"}, location="westus")
     outcome = deliver(host, emulator, rid, STORAGE_WRITE)
+    assert outcome["status"] == "hardened", outcome
+    assert _services(emulator, lz.workload_subnet_id) == [*(e["service"] for e in subnet["serviceEndpoints"]),
+                                                          "Microsoft.Storage.Global"]
+    after = emulator.get(lz.workload_subnet_id)["properties"]
+    # Merged, not replaced: the subnet's other settings stay as they were.
+    assert after["delegations"] == subnet["delegations"]
+    assert after["networkSecurityGroup"] == subnet["networkSecurityGroup"]
+    assert after["routeTable"] == subnet["routeTable"]
+    acls = emulator.get(rid)["properties"]["networkAcls"]
+    assert acls["defaultAction"] == "Deny"
+    assert [r["id"].lower() for r in acls["virtualNetworkRules"]] == [lz.workload_subnet_id.lower()]
+
+
+def test_an_account_in_reach_of_a_cross_region_subnet_adds_no_local_endpoint(host, emulator, lz):
+    far = seed_storage_account(emulator, lz, "stfaraway02", tags={"harden": "service-endpoint"}, location="westus")
+    assert deliver(host, emulator, far, STORAGE_WRITE)["status"] == "hardened"
+    near = seed_storage_account(emulator, lz, "stnearby02", tags={"harden": "service-endpoint"})
+    outcome = deliver(host, emulator, near, STORAGE_WRITE)
+    assert outcome["status"] == "hardened", outcome
+    assert "Microsoft.Storage" not in _services(emulator, lz.workload_subnet_id)  # Global carries it
+
+
+def test_a_subnet_with_the_local_storage_endpoint_fails_for_a_far_account(host, emulator, lz):
+    """Microsoft.Storage and Microsoft.Storage.Global cannot coexist on one subnet; replacing the local one would
+    reset every other resource's traffic on the subnet, so the far account fails before anything is written."""
+    near = seed_storage_account(emulator, lz, "stnearby03", tags={"harden": "service-endpoint"})
+    assert deliver(host, emulator, near, STORAGE_WRITE)["status"] == "hardened"
+    far = seed_storage_account(emulator, lz, "stfaraway03", tags={"harden": "service-endpoint"}, location="westus")
+    emulator.clear_requests()
+    outcome = deliver(host, emulator, far, STORAGE_WRITE)
     assert (outcome["status"], outcome["reasonCode"]) == ("failed", "lockout-risk"), outcome
-    assert "paired region" in outcome["reason"]
+    assert "cannot coexist" in outcome["reason"] and "Microsoft.Storage.Global" in outcome["reason"]
     assert emulator.writes() == []
-    assert emulator.get(rid)["properties"]["networkAcls"]["defaultAction"] == "Allow"
+    assert "Microsoft.Storage.Global" not in _services(emulator, lz.workload_subnet_id)
+    assert emulator.get(far)["properties"]["networkAcls"]["defaultAction"] == "Allow"
 
 
 def test_storage_account_in_the_paired_region_is_hardened(host, emulator, lz):
