@@ -308,8 +308,10 @@ class Engine:
             if holds:
                 return Outcome(Status.PENDING, request.resource_id, "endpoint-not-approved",
                                f"{len(done)} change(s) made; " + "; ".join(holds), request, kind, tag, done)
+            _, mode = requested_mode({TAG_NAME: tag})
+            note = service.outcome_note(mode) if mode is not None else ""
             return Outcome(Status.HARDENED, request.resource_id, "hardened",
-                           f"{len(done)} change(s) made as {TAG_NAME}={tag} asks", request, kind, tag, done)
+                           f"{len(done)} change(s) made as {TAG_NAME}={tag} asks{note}", request, kind, tag, done)
         not_done = tuple((change, f"failed: {_error_text(error)}") for change, error in execution.failed) \
             + tuple(execution.not_run)
         if not execution.failed:  # every change made or skipped behind a hold: waiting on someone else
@@ -365,8 +367,8 @@ class Engine:
     def _excluded(self, rid: ResourceId) -> bool:
         if rid.key in self._settings.excluded_resource_ids:
             return True
-        if (rid.type.lower() == "microsoft.web/sites"  # our own app, by name alone (settings._own_site_id)
-                and rid.name.lower() in self._settings.excluded_site_names):
+        if (rid.type.lower() in ("microsoft.web/sites", "microsoft.web/sites/slots")  # our own app and its slots,
+                and rid.names[0].lower() in self._settings.excluded_site_names):  # by name alone (settings._own_site_id)
             return True
         return (rid.type.lower() == "microsoft.storage/storageaccounts"
                 and rid.name.lower() in self._settings.excluded_storage_account_names)

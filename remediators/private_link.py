@@ -252,7 +252,7 @@ class PrivateLinkPlanner:
         served = served_groups(state)
         groups = tuple(g for g in state.private_link_groups
                        if g.group_id not in served
-                       or private_endpoint_id(sid, state.id.name, g.group_id).lower() in state.private_endpoint_ids)
+                       or private_endpoint_id(sid, state.link_target.name, g.group_id).lower() in state.private_endpoint_ids)
         zones = {g.group_id: self._zone_name(g.dns_zone) for g in groups}
         changes: list[Change] = []
         dns_keys: dict[str, frozenset[str]] = {}
@@ -267,8 +267,9 @@ class PrivateLinkPlanner:
         previous_endpoint: frozenset[str] = frozenset()
         for group in groups:
             zone = zones[group.group_id]
-            pe_name = private_endpoint_name(state.id.name, group.group_id)
-            pe_id = private_endpoint_id(sid, state.id.name, group.group_id)
+            # A slot's endpoint targets its site (group sites-<slot>): named after the site, pe-<site>-sites-<slot>.
+            pe_name = private_endpoint_name(state.link_target.name, group.group_id)
+            pe_id = private_endpoint_id(sid, state.link_target.name, group.group_id)
             endpoint = _get_or_none(network.private_endpoints.get, sid.resource_group, pe_name)
             if endpoint is not None and _state_of(endpoint) == FAILED:
                 # Ours, left Failed by an earlier pass (or a retried write that failed again): it is not
@@ -280,7 +281,7 @@ class PrivateLinkPlanner:
                                                resend=endpoint is not None)
                 changes.append(create)
                 group_needs = dns_keys[zone] | {create.key}
-                if state.id.type.lower() in _ONE_ENDPOINT_AT_A_TIME:
+                if state.link_target.type.lower() in _ONE_ENDPOINT_AT_A_TIME:
                     previous_endpoint = frozenset({create.key})
                 changes += self._plan_zone_group(network, sid.resource_group, pe_name, pe_id, endpoint is not None,
                                                  zone, _zone_id(zones_sub, zones_group, zone), needs=group_needs,
@@ -293,7 +294,7 @@ class PrivateLinkPlanner:
                              "is still running); public access was left on; a later pass (the next event or "
                              "the sweep) finishes the hardening")
                 continue
-            hold = connection_problem(endpoint, pe_id, str(state.id))
+            hold = connection_problem(endpoint, pe_id, str(state.link_target))
             if hold:
                 # Its DNS record waits for the approval too, as it does when we have just made it:
                 # every pass over a held endpoint plans the same, so a redelivery writes nothing.
@@ -409,7 +410,7 @@ class PrivateLinkPlanner:
                 "subnet": {"id": str(sid)},
                 "privateLinkServiceConnections": [{
                     "name": pe_name,
-                    "properties": {"privateLinkServiceId": str(state.id), "groupIds": [group.group_id]},
+                    "properties": {"privateLinkServiceId": str(state.link_target), "groupIds": [group.group_id]},
                 }],
             },
         }
@@ -417,7 +418,7 @@ class PrivateLinkPlanner:
         def apply() -> Any:
             endpoint = self._send(lambda: network.private_endpoints.begin_create_or_update(
                 sid.resource_group, pe_name, body), f"private endpoint {pe_id}")
-            problem = connection_problem(endpoint, pe_id, str(state.id))
+            problem = connection_problem(endpoint, pe_id, str(state.link_target))
             if problem:
                 raise ConnectionNotApproved(problem)
             return endpoint
@@ -511,9 +512,9 @@ def _connections(endpoint: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def _check_endpoint_target(endpoint: Mapping[str, Any], state: ResourceState, pe_id: str) -> None:
     targets = [(c.get("properties") or {}).get("privateLinkServiceId") for c in _connections(endpoint)]
-    if not any(same_id(t, str(state.id)) for t in targets):
+    if not any(same_id(t, str(state.link_target)) for t in targets):
         raise LockoutRisk(f"private endpoint {pe_id} already exists and points at {targets}, "
-                          f"not at {state.id}; rename or remove it")
+                          f"not at {state.link_target}; rename or remove it")
 
 
 def connection_problem(endpoint: Mapping[str, Any], pe_id: str, target_id: str) -> str | None:
