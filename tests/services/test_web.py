@@ -55,6 +55,7 @@ class TestWebApp(RemediationContract):
         assert (implicit["name"], implicit["priority"]) == ("Deny all", IMPLICIT_PRIORITY)
         assert emu.get(rid)["properties"].get("publicNetworkAccess", "Enabled") == "Enabled"
         assert emu.get(f"{rid}/config/appsettings")["properties"] == SETTINGS
+        assert config["scmIpSecurityRestrictionsUseMain"] is True, "the SCM (Kudu) site gets the same protection"
 
 
 def test_existing_restrictions_and_app_settings_are_kept_and_the_implicit_rule_is_not_written(host, emulator, lz):
@@ -76,7 +77,10 @@ def test_existing_restrictions_and_app_settings_are_kept_and_the_implicit_rule_i
 
     (patch,) = [r for r in emulator.writes() if r.path.lower().endswith("/config/web")]
     assert patch.method == "PATCH"
-    assert set(patch.body["properties"]) == {"ipSecurityRestrictions", "ipSecurityRestrictionsDefaultAction"}
+    # The seed's SCM site is open (its own rules, default Allow): it gets the main rules in the same PATCH.
+    assert set(patch.body["properties"]) == {"ipSecurityRestrictions", "ipSecurityRestrictionsDefaultAction",
+                                             "scmIpSecurityRestrictionsUseMain"}
+    assert patch.body["properties"]["scmIpSecurityRestrictionsUseMain"] is True
     assert all(r["priority"] != IMPLICIT_PRIORITY for r in patch.body["properties"]["ipSecurityRestrictions"])
     assert not [r for r in emulator.writes() if "appsettings" in r.path.lower()]
     assert emulator.get(f"{rid}/config/appsettings")["properties"] == SETTINGS
