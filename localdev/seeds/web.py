@@ -95,3 +95,10 @@ def seed_web_slot(emu: Any, lz: LandingZone, site_id: str, slot: str, *,
             "ipSecurityRestrictionsDefaultAction": "Allow", "scmIpSecurityRestrictionsDefaultAction": "Allow",
         }})
     return rid
+
+
+def seed_demo_slot(emu: Any, lz: LandingZone, name: str, *, tags: Mapping[str, str] | None = None,
+                   site: str = "app-lz-portal") -> str:
+    """The demo's deployment slot ``name`` of the (already seeded) ``site``: a DemoResource seeder."""
+    return seed_web_slot(emu, lz, lz.resource_id(f"Microsoft.Web/sites/{site}"), name, tags=tags,
+                         restrictions=[])
