@@ -95,10 +95,11 @@ SCM_SITE = "SCM (Kudu) site"
 # Public network access Disabled closes the app, its SCM (Kudu) site and FTP alike (/work/shared/azure-facts.md,
 # "App Service slots"; learn.microsoft.com/azure/app-service/overview-private-endpoint: the SCM site is reached
 # through the private endpoint, ``<app>.scm.privatelink.azurewebsites.net``). Said in every private outcome.
-PRIVATE_CLOSES = ("; public access is off for the app, its SCM (Kudu) site and FTP: deployments from hosted agents "
-                  "and from outside the VNet stop working. Deploy from a self-hosted agent in (or peered with) "
-                  "the VNet, through the private endpoint (<app>.scm.azurewebsites.net resolves to it in linked "
-                  "VNets), or by run-from-package (WEBSITE_RUN_FROM_PACKAGE with a package URL the app can reach)")
+PRIVATE_CLOSES = ("; public access is off for the {noun}, its SCM (Kudu) site and FTP: deployments from hosted "
+                  "agents and from anywhere outside the VNet stop working. Deploy from a self-hosted agent in (or "
+                  "peered with) the VNet, through the private endpoint (the {noun}'s SCM name, <name>.scm."
+                  "azurewebsites.net, resolves to it in linked VNets), or by run-from-package "
+                  "(WEBSITE_RUN_FROM_PACKAGE with a package URL the {noun} can reach)")
 
 
 def scm_open(config_props: Mapping[str, Any]) -> bool:
@@ -351,7 +352,7 @@ class WebAppRemediator(ServiceRemediator):
 
     def outcome_note(self, mode: Mode) -> str:
         """What a hardened outcome adds in words: for ``private``, what closes and how to deploy afterwards."""
-        return PRIVATE_CLOSES if mode is Mode.PRIVATE else ""
+        return PRIVATE_CLOSES.format(noun=self.noun) if mode is Mode.PRIVATE else ""
 
 
 def restored_config(config_props: Mapping[str, Any], recorded: Recorded) -> dict[str, Any]:
