@@ -222,9 +222,11 @@ class Engine:
                           f"{service.spec.display_name} has publicNetworkAccess={state.public_network_access}: "
                           "its network security perimeter governs access; not changed")
         if tag is None:
-            if state.public and state.default_action != DENY:
+            if state.public and (state.default_action != DENY or state.also_open):
+                # also_open: another way in the firewall does not cover (App Service's SCM site) is open.
+                where = f" through its {', '.join(state.also_open)}" if state.default_action == DENY else ""
                 return result(Status.SKIPPED, "untagged-public",
-                              f"{service.spec.display_name} is open to public networks and has no "
+                              f"{service.spec.display_name} is open to public networks{where} and has no "
                               f"'{TAG_NAME}' tag; add {TAG_NAME}=private or {TAG_NAME}=service-endpoint "
                               f"to harden it, or {TAG_NAME}=off to silence this")
             return result(Status.SKIPPED, "untagged", "no harden tag, and not open to public networks")

@@ -127,8 +127,13 @@ def test_off_and_untagged_reads(host, emulator, lz):
                                                           "ipSecurityRestrictionsDefaultAction": "Deny"}})
     emulator.clear_requests()
     outcome = deliver(host, emulator, locked, OPERATION)
-    assert outcome["reasonCode"] == "untagged", "an app whose restrictions deny by default is not reported as open"
+    # Its SCM (Kudu) site still has its own rules, open to every network (issue 14 item 5).
+    assert outcome["reasonCode"] == "untagged-public" and "through its SCM (Kudu) site" in outcome["reason"], outcome
     assert calls(emulator) == [("GET", locked.lower()), ("GET", locked.lower() + "/config/web")]
+    emulator.seed(f"{locked}/config/web", {"properties": {**config_of(emulator, locked),
+                                                          "scmIpSecurityRestrictionsUseMain": True}})
+    outcome = deliver(host, emulator, locked, OPERATION)
+    assert outcome["reasonCode"] == "untagged", "an app whose restrictions (SCM's too) deny by default is not open"
 
 
 def test_plans_without_private_endpoints_are_unsupported_for_private_only(host, emulator, lz):
