@@ -8,6 +8,7 @@ otherwise a plausible ``BadRequest`` with a descriptive message (listed in READM
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import ipaddress
@@ -653,6 +654,10 @@ SITE_CONFIG = Rule(
 )
 
 
+def _config_rule_of(w: Write) -> Rule:
+    return SLOT_CONFIG if w.path.type.lower() == "microsoft.web/sites/slots" else SITE_CONFIG
+
+
 def _site_config_write(w: Write) -> Write:
     cid = ids.child_id(w.id, "config", "web")
     path = ids.parse(cid)
@@ -660,7 +665,7 @@ def _site_config_write(w: Write) -> Write:
     current = w.store.render(cid) or {"properties": {}}
     merged = merge_patch(current, {"properties": w.props["siteConfig"]})
     existing = w.store.get(cid)
-    return prepare(w.store, SITE_CONFIG, path, merged, existing.body if existing else None, w.method)
+    return prepare(w.store, _config_rule_of(w), path, merged, existing.body if existing else None, w.method)
 
 
 def _validate_site_config(w: Write) -> ArmError | None:
@@ -672,7 +677,13 @@ def _validate_site_config(w: Write) -> ArmError | None:
 
 def _site_after_write(w: Write) -> None:
     if isinstance(w.props.get("siteConfig"), dict):
-        commit(SITE_CONFIG, _site_config_write(w))
+        commit(_config_rule_of(w), _site_config_write(w))
+
+
+def _host(w: Write) -> str:
+    """A site's host name label; a slot's is ``<site>-<slot>`` ("The slot's URL has the format
+    http://sitename-slotname.azurewebsites.net", learn.microsoft.com/azure/app-service/deploy-staging-slots)."""
+    return "-".join(n.lower() for n in w.path.names)
 
 
 SITE = Rule(
@@ -687,9 +698,9 @@ SITE = Rule(
     write_only=("siteConfig",),  # stored in config/web instead
     defaults=(
         created_props(
-            defaultHostName=lambda w: f"{_name(w)}.azurewebsites.net",
-            hostNames=lambda w: [f"{_name(w)}.azurewebsites.net"],
-            enabledHostNames=lambda w: [f"{_name(w)}.azurewebsites.net", f"{_name(w)}.scm.azurewebsites.net"],
+            defaultHostName=lambda w: f"{_host(w)}.azurewebsites.net",
+            hostNames=lambda w: [f"{_host(w)}.azurewebsites.net"],
+            enabledHostNames=lambda w: [f"{_host(w)}.azurewebsites.net", f"{_host(w)}.scm.azurewebsites.net"],
             state="Running", usageState="Normal", availabilityState="Normal",
             resourceGroup=lambda w: w.path.resource_group,
         ),
@@ -700,5 +711,13 @@ SITE = Rule(
     actions={"restart": lambda store, rec, body: (200, None)},
 )
 
+# Deployment slots: a tracked resource of their own under the site, with the site's shape (azure-rest-api-specs
+# web WebApps.json: WebApps_GetSlot / WebApps_CreateOrUpdateSlot / WebApps_UpdateSlot take and return ``Site``;
+# ``publicNetworkAccess`` is in the shared SiteProperties) and their own ``config/web``
+# (WebApps_GetConfigurationSlot / WebApps_UpdateConfigurationSlot: ``SiteConfigResource``, the same access
+# restriction lists). Their private endpoints target the site (group sites-<slot>: emulator/privatelink.py).
+SLOT = dataclasses.replace(SITE, type="Microsoft.Web/sites/slots")
+SLOT_CONFIG = dataclasses.replace(SITE_CONFIG, type="Microsoft.Web/sites/slots/config")
+
 RULES = (KEY_VAULT, STORAGE, STORAGE_BLOB_SERVICES, SQL_SERVER, SQL_FIREWALL_RULE, SQL_VNET_RULE, COSMOS, SERVICE_BUS, EVENT_HUB,
-         SB_RULE_SET, EH_RULE_SET, SITE_CONFIG, SITE)
+         SB_RULE_SET, EH_RULE_SET, SITE_CONFIG, SITE, SLOT_CONFIG, SLOT)

@@ -140,6 +140,14 @@ def _storage_fqdn(name: str, group: str) -> str:
     return f"{name}{'-secondary' if secondary else ''}.{base}.core.windows.net"
 
 
+def _web_fqdn(name: str, group: str) -> str:
+    """A slot's endpoint (group ``sites-<slot>``) serves the slot's host, ``<site>-<slot>.azurewebsites.net``
+    (learn.microsoft.com/azure/app-service/deploy-staging-slots: "The slot's URL has the format
+    http://sitename-slotname.azurewebsites.net"); the site's serves ``<site>.azurewebsites.net``."""
+    slot = group[len("sites-"):] if group.lower().startswith("sites-") else ""
+    return f"{name}-{slot.lower()}.azurewebsites.net" if slot else f"{name}.azurewebsites.net"
+
+
 @dataclass(frozen=True)
 class LinkTarget:
     type: str
@@ -162,7 +170,7 @@ TARGETS: dict[str, LinkTarget] = {
                    lambda n, g: f"{n}.{_COSMOS_HOSTS.get(g.lower(), 'documents.azure.com')}", single_group_field=True),
         LinkTarget("Microsoft.ServiceBus/namespaces", lambda b: ("namespace",), lambda n, g: f"{n}.servicebus.windows.net", _sb_check),
         LinkTarget("Microsoft.EventHub/namespaces", lambda b: ("namespace",), lambda n, g: f"{n}.servicebus.windows.net", _eh_check),
-        LinkTarget("Microsoft.Web/sites", lambda b: ("sites",), lambda n, g: f"{n}.azurewebsites.net", embedded=False),
+        LinkTarget("Microsoft.Web/sites", lambda b: ("sites",), _web_fqdn, embedded=False),
     )
 }
 
@@ -178,9 +186,16 @@ def _connections(props: dict) -> list[tuple[dict, bool]]:
     return auto + manual
 
 
-def _group_ok(target: LinkTarget, body: dict, group: str) -> bool:
+def _group_ok(target: LinkTarget, body: dict, group: str, *, store: Store | None = None,
+              target_id: str | None = None) -> bool:
     if target.type == "Microsoft.Web/sites" and group.lower().startswith("sites-"):
-        return True  # deployment slot: "sites-<slot>"
+        # A deployment slot's endpoint targets the site with group "sites-<slot>" (learn.microsoft.com/azure/
+        # app-service/overview-private-endpoint; AVM avm/res/web/site slot module: "privateLinkServiceId:
+        # app.id // Must be set on the WebApp and not the slot"). Only a slot that exists is a group (the
+        # refusal of a missing one is modelled like any unknown group: code and wording a guess, README).
+        slot = group[len("sites-"):]
+        return bool(slot) and (store is None or target_id is None
+                               or store.get(ids.child_id(target_id, "slots", slot)) is not None)
     return any(ieq(group, g) for g in target.groups(body))
 
 
@@ -238,7 +253,7 @@ def validate_private_endpoint(w: Write) -> ArmError | None:
         problem = target.check(target_rec.body, group)
         if problem:
             return _rp_failed(target.type, "PrivateEndpointNotSupportedForTarget", problem)
-        if not _group_ok(target, target_rec.body, group):
+        if not _group_ok(target, target_rec.body, group, store=w.store, target_id=target_rec.id):
             # A group the account's kind/SKU does not offer (e.g. queue on FileStorage, blob_secondary on LRS).
             return _rp_failed(
                 target.type,

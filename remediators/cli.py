@@ -513,7 +513,7 @@ def _read_one(engine: Any, resource_id: str) -> inventory.InventoryItem:
     except LookupError as exc:
         raise CliError("not a handled resource", str(exc),
                        "give the id of a Key Vault, storage account, SQL server, Cosmos DB account, Service Bus "
-                       "or Event Hubs namespace, or App Service site") from exc
+                       "or Event Hubs namespace, or App Service site or slot") from exc
     except ResourceNotFoundError as exc:
         raise CliError(f"resource not found: {resource_id}", "ARM answered 404",
                        "check the id (az resource show --ids ...) and that the identity can read it") from exc

@@ -19,7 +19,8 @@ caller gets the same answer for the same state:
   static-website read say so: remediators/static_website.py), so the check and the plan agree.
 - ``service-endpoint``: public access off (stricter than asked; we never loosen), or a Deny default
   with a VNet rule for every configured subnet and an IP rule for every range of
-  ``HARDEN_ALLOWED_IP_RANGES`` (compared normalised; rules someone else made count too).
+  ``HARDEN_ALLOWED_IP_RANGES`` (compared normalised; rules someone else made count too), and no other
+  way in left open (``ResourceState.also_open``: App Service's SCM site with its own open restrictions).
 
 :func:`graph_verdict_compliant` is the sweep's prefilter over a Resource Graph row. The row holds
 the same ``properties`` a GET returns, so for the services whose whole state is in that body it
@@ -44,7 +45,7 @@ def served_groups(state: ResourceState) -> frozenset[str]:
 
     names = {endpoint.rstrip("/").rsplit("/", 1)[-1] for endpoint in state.private_endpoint_ids}
     return frozenset(g.group_id for g in state.private_link_groups
-                     if private_endpoint_name(state.id.name, g.group_id).lower() in names)
+                     if private_endpoint_name(state.link_target.name, g.group_id).lower() in names)
 
 
 def is_compliant(state: ResourceState, mode: Mode, *, endpoint_subnets_configured: bool,
@@ -68,6 +69,8 @@ def is_compliant(state: ResourceState, mode: Mode, *, endpoint_subnets_configure
         return {g.group_id for g in state.private_link_groups} <= served_groups(state)
     if not state.public:
         return True  # Stricter than asked; we never loosen.
+    if state.also_open:
+        return False  # e.g. App Service's SCM site with its own open restrictions: a way round the firewall
     wanted = {s.lower() for s in service_endpoint_subnets}
     ranges = set(allowed_ip_ranges)
     return (bool(wanted or ranges) and state.default_action in (None, DENY) and wanted <= state.vnet_rule_subnet_ids

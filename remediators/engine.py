@@ -248,9 +248,11 @@ class Engine:
                           f"{service.spec.display_name} has publicNetworkAccess={state.public_network_access}: "
                           "its network security perimeter governs access; not changed")
         if tag is None:
-            if state.public and state.default_action != DENY:
+            if state.public and (state.default_action != DENY or state.also_open):
+                # also_open: another way in the firewall does not cover (App Service's SCM site) is open.
+                where = f" through its {', '.join(state.also_open)}" if state.default_action == DENY else ""
                 return result(Status.SKIPPED, "untagged-public",
-                              f"{service.spec.display_name} is open to public networks and has no "
+                              f"{service.spec.display_name} is open to public networks{where} and has no "
                               f"'{TAG_NAME}' tag; add {TAG_NAME}=private or {TAG_NAME}=service-endpoint "
                               f"to harden it, or {TAG_NAME}=off to silence this")
             return result(Status.SKIPPED, "untagged", "no harden tag, and not open to public networks")
@@ -336,8 +338,10 @@ class Engine:
             if holds:
                 return Outcome(Status.PENDING, request.resource_id, "endpoint-not-approved",
                                f"{len(done)} change(s) made; " + "; ".join(holds), request, kind, tag, done)
+            _, mode = requested_mode({TAG_NAME: tag})
+            note = service.outcome_note(mode) if mode is not None else ""
             return Outcome(Status.HARDENED, request.resource_id, "hardened",
-                           f"{len(done)} change(s) made as {TAG_NAME}={tag} asks", request, kind, tag, done)
+                           f"{len(done)} change(s) made as {TAG_NAME}={tag} asks{note}", request, kind, tag, done)
         not_done = tuple((change, f"failed: {_error_text(error)}") for change, error in execution.failed) \
             + tuple(execution.not_run)
         if not execution.failed:  # every change made or skipped behind a hold: waiting on someone else
@@ -409,8 +413,8 @@ class Engine:
     def _excluded(self, rid: ResourceId) -> bool:
         if rid.key in self._settings.excluded_resource_ids:
             return True
-        if (rid.type.lower() == "microsoft.web/sites"  # our own app, by name alone (settings._own_site_id)
-                and rid.name.lower() in self._settings.excluded_site_names):
+        if (rid.type.lower() in ("microsoft.web/sites", "microsoft.web/sites/slots")  # our own app and its slots,
+                and rid.names[0].lower() in self._settings.excluded_site_names):  # by name alone (settings._own_site_id)
             return True
         return (rid.type.lower() == "microsoft.storage/storageaccounts"
                 and rid.name.lower() in self._settings.excluded_storage_account_names)

@@ -77,8 +77,12 @@ def triage(event: Mapping[str, Any], subscription_ids: frozenset[str]) -> Triage
 
 
 def _handled_ancestor(rid: ResourceId) -> ResourceId | None:
-    """Writes to a child (a SQL firewall rule, a site's config) re-evaluate the parent."""
-    for depth in range(1, len(rid.types) + 1):
+    """Writes to a child (a SQL firewall rule, a site's config) re-evaluate the parent.
+
+    The deepest handled type wins: a slot (``sites/{site}/slots/{slot}``, and its ``config/web``) is a
+    handled resource of its own, not a child of its site.
+    """
+    for depth in range(len(rid.types), 0, -1):
         candidate = rid.ancestor(depth)
         if registry.service_for(candidate.type) is not None:
             return candidate

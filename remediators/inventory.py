@@ -91,6 +91,9 @@ ARM = "arm"
 NOT_IN_GRAPH_ROW = {
     "microsoft.web/sites": "App Service keeps private endpoint connections and access restrictions in child "
                            "resources that Resource Graph's row does not show",
+    "microsoft.web/sites/slots": "A deployment slot keeps its access restrictions in a child resource and its "
+                                 "private endpoint connections on its site, neither in Resource Graph's row; "
+                                 "without a harden tag of its own it follows its site's",
     "microsoft.sql/servers": "SQL keeps virtual network rules in child resources that Resource Graph's row does not show",
     "microsoft.servicebus/namespaces": "Service Bus keeps its network rule set in a child resource that Resource "
                                        "Graph's row does not show",

@@ -84,6 +84,11 @@ class ResourceState:
     :param raw: The SDK models read, for services that must write them back whole.
     :param ip_rules: The public addresses and ranges an allow rule already lets in, normalised
         (``remediators.ip_ranges.canonical``: ``1.2.3.4/32`` reads as ``1.2.3.4``).
+    :param private_link_target: The resource our private endpoints point at, when not this one: an App
+        Service slot's endpoints target its site, with group ``sites-<slot>`` (remediators/services/web_slots.py).
+        Endpoint names derive from the target's name.
+    :param also_open: Other ways in, open to every network, that the firewall above does not cover
+        (App Service's SCM/Kudu site with its own unrestricted rules): ``service-endpoint`` closes them too.
     """
 
     id: ResourceId
@@ -103,6 +108,13 @@ class ResourceState:
     ip_rules: frozenset[str] = frozenset()
     #: What the read decided that the outcome should say (e.g. why no Storage ``web`` endpoint is made).
     notes: tuple[str, ...] = field(default=(), compare=False)
+    private_link_target: ResourceId | None = None
+    also_open: tuple[str, ...] = ()
+
+    @property
+    def link_target(self) -> ResourceId:
+        """What our private endpoints' ``privateLinkServiceId`` names (this resource, or its parent)."""
+        return self.private_link_target or self.id
 
     @property
     def public(self) -> bool:

@@ -252,7 +252,7 @@ class PrivateLinkPlanner:
         served = served_groups(state)
         groups = tuple(g for g in state.private_link_groups
                        if g.group_id not in served
-                       or private_endpoint_id(sid, state.id.name, g.group_id).lower() in state.private_endpoint_ids)
+                       or private_endpoint_id(sid, state.link_target.name, g.group_id).lower() in state.private_endpoint_ids)
         # A group someone else's endpoint serves in our zone needs nothing either (a second endpoint
         # registered in the same zone would replace its A record): read only here, when planning.
         theirs = self.served_by_others(state, [g for g in groups if g.group_id not in served], {
@@ -272,8 +272,9 @@ class PrivateLinkPlanner:
         previous_endpoint: frozenset[str] = frozenset()
         for group in groups:
             zone = zones[group.group_id]
-            pe_name = private_endpoint_name(state.id.name, group.group_id)
-            pe_id = private_endpoint_id(sid, state.id.name, group.group_id)
+            # A slot's endpoint targets its site (group sites-<slot>): named after the site, pe-<site>-sites-<slot>.
+            pe_name = private_endpoint_name(state.link_target.name, group.group_id)
+            pe_id = private_endpoint_id(sid, state.link_target.name, group.group_id)
             endpoint = _get_or_none(network.private_endpoints.get, sid.resource_group, pe_name)
             if endpoint is not None and _state_of(endpoint) == FAILED:
                 # Ours, left Failed by an earlier pass (or a retried write that failed again): it is not
@@ -285,7 +286,7 @@ class PrivateLinkPlanner:
                                                resend=endpoint is not None)
                 changes.append(create)
                 group_needs = dns_keys[zone] | {create.key}
-                if state.id.type.lower() in _ONE_ENDPOINT_AT_A_TIME:
+                if state.link_target.type.lower() in _ONE_ENDPOINT_AT_A_TIME:
                     previous_endpoint = frozenset({create.key})
                 changes += self._plan_zone_group(network, sid.resource_group, pe_name, pe_id, endpoint is not None,
                                                  zone, _zone_id(zones_sub, zones_group, zone), needs=group_needs,
@@ -298,7 +299,7 @@ class PrivateLinkPlanner:
                              "is still running); public access was left on; a later pass (the next event or "
                              "the sweep) finishes the hardening")
                 continue
-            hold = connection_problem(endpoint, pe_id, str(state.id))
+            hold = connection_problem(endpoint, pe_id, str(state.link_target))
             if hold:
                 # Its DNS record waits for the approval too, as it does when we have just made it:
                 # every pass over a held endpoint plans the same, so a redelivery writes nothing.
@@ -322,7 +323,7 @@ class PrivateLinkPlanner:
         wanted = {g.group_id.lower(): g.group_id for g in groups}
         if not wanted:
             return frozenset()
-        ours = {private_endpoint_name(state.id.name, g).lower() for g in wanted.values()}
+        ours = {private_endpoint_name(state.link_target.name, g).lower() for g in wanted.values()}
         served: set[str] = set()
         for pe_id in sorted(state.private_endpoint_ids):
             if len(served) == len(wanted):
@@ -343,10 +344,10 @@ class PrivateLinkPlanner:
                                "group, and ours is planned", state.id, pe_id)
                 continue
             if endpoint is None or _state_of(endpoint) != SUCCEEDED or connection_problem(endpoint, pe_id,
-                                                                                           str(state.id)):
+                                                                                           str(state.link_target)):
                 continue
             named = {str(g).lower() for c in _connections(endpoint)
-                     if same_id((c.get("properties") or {}).get("privateLinkServiceId"), str(state.id))
+                     if same_id((c.get("properties") or {}).get("privateLinkServiceId"), str(state.link_target))
                      for g in (c.get("properties") or {}).get("groupIds") or ()} & (wanted.keys() - served)
             if not named:
                 continue
@@ -462,7 +463,7 @@ class PrivateLinkPlanner:
                 "subnet": {"id": str(sid)},
                 "privateLinkServiceConnections": [{
                     "name": pe_name,
-                    "properties": {"privateLinkServiceId": str(state.id), "groupIds": [group.group_id]},
+                    "properties": {"privateLinkServiceId": str(state.link_target), "groupIds": [group.group_id]},
                 }],
             },
         }
@@ -470,7 +471,7 @@ class PrivateLinkPlanner:
         def apply() -> Any:
             endpoint = self._send(lambda: network.private_endpoints.begin_create_or_update(
                 sid.resource_group, pe_name, body), f"private endpoint {pe_id}")
-            problem = connection_problem(endpoint, pe_id, str(state.id))
+            problem = connection_problem(endpoint, pe_id, str(state.link_target))
             if problem:
                 raise ConnectionNotApproved(problem)
             return endpoint
@@ -564,9 +565,9 @@ def _connections(endpoint: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def _check_endpoint_target(endpoint: Mapping[str, Any], state: ResourceState, pe_id: str) -> None:
     targets = [(c.get("properties") or {}).get("privateLinkServiceId") for c in _connections(endpoint)]
-    if not any(same_id(t, str(state.id)) for t in targets):
+    if not any(same_id(t, str(state.link_target)) for t in targets):
         raise LockoutRisk(f"private endpoint {pe_id} already exists and points at {targets}, "
-                          f"not at {state.id}; rename or remove it")
+                          f"not at {state.link_target}; rename or remove it")
 
 
 def connection_problem(endpoint: Mapping[str, Any], pe_id: str, target_id: str) -> str | None:

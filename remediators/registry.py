@@ -16,6 +16,7 @@ from .services.servicebus import ServiceBusRemediator
 from .services.sql import SqlServerRemediator
 from .services.storage import StorageRemediator
 from .services.web import WebAppRemediator
+from .services.web_slots import WebAppSlotRemediator
 
 SERVICES: tuple[ServiceRemediator, ...] = (
     KeyVaultRemediator(),
@@ -25,6 +26,7 @@ SERVICES: tuple[ServiceRemediator, ...] = (
     ServiceBusRemediator(),
     EventHubsRemediator(),
     WebAppRemediator(),
+    WebAppSlotRemediator(),
 )
 
 TAGS_WRITE = "Microsoft.Resources/tags/write"
@@ -72,7 +74,8 @@ def _operations() -> frozenset[str]:
     connection is Approved, its hardening finishes.
     """
     return frozenset({op for s in SERVICES for op in s.spec.operations}
-                     | {f"{s.spec.resource_type}/privateEndpointConnections/write" for s in SERVICES}
+                     | {f"{s.spec.resource_type}/privateEndpointConnections/write" for s in SERVICES
+                        if s.spec.connection_events}
                      | {TAGS_WRITE})
 
 

@@ -33,6 +33,9 @@ class ServiceSpec:
         the resource (its own write, plus child writes that can reopen it).
     :param rbac_actions: Exactly the actions the service's remediator needs,
         read from its docstring so that the documentation cannot drift.
+    :param connection_events: Whether the event filter takes ``<type>/privateEndpointConnections/write``.
+        False where our endpoints' connections live on another resource (an App Service slot's on its
+        site, whose connection writes the filter already takes).
     """
 
     resource_type: str
@@ -41,6 +44,7 @@ class ServiceSpec:
     private_link_groups: tuple[PrivateLinkGroup, ...]
     operations: tuple[str, ...]
     rbac_actions: frozenset[str]
+    connection_events: bool = True
 
     def group(self, group_id: str) -> PrivateLinkGroup:
         for group in self.private_link_groups:

@@ -52,11 +52,15 @@ SWEEP_FAILED_EVENT_TYPE = "PaasHardener.Sweep.Failed"
 CLAIMS_CONTAINER = "harden-sweep-claims"
 
 # Verdicts that put a request on the queue.
-QUEUED_VERDICTS = frozenset({"not-compliant", "untagged-public", "unknown-tag"})
+QUEUED_VERDICTS = frozenset({"not-compliant", "untagged-public", "unknown-tag", "inherits-tag"})
+# An App Service slot without a harden tag of its own follows its site's (remediators/services/web_slots.py);
+# the row does not show the site's tag, so every such slot is queued: the worker reads both.
+_INHERITING_TYPES = frozenset({"microsoft.web/sites/slots"})
 
 def graph_verdict(item: InventoryItem, settings: Settings) -> str:
     """``compliant``, ``not-compliant``, ``untagged-public``, ``untagged``, ``opted-out``,
-    ``unknown-tag``, ``excluded`` or ``perimeter``, from the Resource Graph row alone."""
+    ``unknown-tag``, ``inherits-tag`` (a slot without its own tag), ``excluded`` or ``perimeter``, from the
+    Resource Graph row alone."""
     kind = item.type.lower()
     if item.id.lower() in settings.excluded_resource_ids or (
             kind == "microsoft.storage/storageaccounts" and item.name.lower() in settings.excluded_storage_account_names):
@@ -66,6 +70,8 @@ def graph_verdict(item: InventoryItem, settings: Settings) -> str:
     if access == SECURED_BY_PERIMETER:
         return "perimeter"
     tag, mode = item.harden_tag, item.mode
+    if tag is None and kind in _INHERITING_TYPES:
+        return "inherits-tag"
     if tag is None:
         return "untagged-public" if item.looks_public else "untagged"
     if mode is None:

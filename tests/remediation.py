@@ -92,6 +92,14 @@ class RemediationContract:
 
     service_endpoint: str
 
+    def endpoint_name(self, resource_id: str, group: str) -> str:
+        """Our endpoint's name for ``group`` (an App Service slot's is named after its site)."""
+        return f"pe-{resource_id.rsplit('/', 1)[-1]}-{group.lower()}"
+
+    def link_target(self, resource_id: str) -> str:
+        """What our endpoints' ``privateLinkServiceId`` names (a slot's: its site)."""
+        return resource_id
+
     # -- the contract -------------------------------------------------------
 
     def test_private_creates_endpoint_then_dns_then_closes_public_access(self, host, emulator, lz):
@@ -104,11 +112,11 @@ class RemediationContract:
 
         for group in self.groups:
             pe = emulator.get(f"{lz.rg_id(lz.network_rg)}/providers/Microsoft.Network/privateEndpoints/"
-                              f"pe-{rid.rsplit('/', 1)[-1]}-{group.lower()}")
+                              f"{self.endpoint_name(rid, group)}")
             assert pe is not None, f"no private endpoint for {group}"
             connection = pe["properties"]["privateLinkServiceConnections"][0]["properties"]
             assert connection["groupIds"] == [group]
-            assert connection["privateLinkServiceId"].lower() == rid.lower()
+            assert connection["privateLinkServiceId"].lower() == self.link_target(rid).lower()
             assert pe["properties"]["subnet"]["id"].lower() == lz.endpoint_subnet_id.lower()
         for zone in self.zones:
             zone_id = f"{lz.rg_id(lz.dns_rg)}/providers/Microsoft.Network/privateDnsZones/{zone}"

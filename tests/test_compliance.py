@@ -30,11 +30,13 @@ SUBNETS = tuple(f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft
 OTHER_SUBNET = f"/subscriptions/{SUB}/resourceGroups/rg-x/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
 TYPES = {"Microsoft.KeyVault/vaults": "kv", "Microsoft.Storage/storageAccounts": "st",
          "Microsoft.DocumentDB/databaseAccounts": "cosmos", "Microsoft.Sql/servers": "sql",
-         "Microsoft.ServiceBus/namespaces": "sb", "Microsoft.EventHub/namespaces": "eh", "Microsoft.Web/sites": "app"}
+         "Microsoft.ServiceBus/namespaces": "sb", "Microsoft.EventHub/namespaces": "eh", "Microsoft.Web/sites": "app",
+         "Microsoft.Web/sites/slots": "slot"}
 # Allowed IP ranges (HARDEN_ALLOWED_IP_RANGES) and rule values in the notations services echo them in.
 RANGES = ("20.30.40.0/24", "52.1.2.3")
 RULE_VALUES = ("20.30.40.0/24", "52.1.2.3", "52.1.2.3/32", "198.51.100.0/24", "0.0.0.0")
-GROUPS = ("vault", "blob", "file", "queue", "table", "web", "dfs", "Sql", "MongoDB", "sqlServer", "namespace", "sites")
+GROUPS = ("vault", "blob", "file", "queue", "table", "web", "dfs", "Sql", "MongoDB", "sqlServer", "namespace", "sites",
+          "sites-staging")
 STATES = ("Approved", "Pending", "Rejected", "Disconnected", None)
 
 shapes_tried = {"n": 0, "prefilter_compliant": 0, "with_ip_ranges": 0}
@@ -50,6 +52,8 @@ def resources(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     kind = draw(st.sampled_from(sorted(TYPES)))
     name = f"{TYPES[kind]}shape{draw(st.integers(0, 3))}"
     rid = f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/{kind}/{name}"
+    if kind == "Microsoft.Web/sites/slots":  # a slot: sites/{site}/slots/{slot}; its endpoints are named after the site
+        rid = f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Web/sites/{name}/slots/staging"
     p: dict[str, Any] = {}
     for key, value in (
         ("publicNetworkAccess", _absent_or(st.sampled_from(["Enabled", "Disabled", "disabled", "SecuredByPerimeter",
@@ -216,3 +220,68 @@ def test_an_approved_connection_still_provisioning_does_not_count():
 
     ids = approved_private_endpoints([connection(s) for s in (None, "Succeeded", "Ready", "Creating", "Failed")])
     assert sorted(i.rsplit("/", 1)[-1] for i in ids) == ["pe-none", "pe-ready", "pe-succeeded"]
+
+
+def test_an_open_scm_site_is_not_compliant_in_service_endpoint_mode():
+    """Issue 14 item 5: App Service's SCM (Kudu) site with its own open restrictions is a way round the main ones."""
+    from remediators.model import ResourceState
+    from remediators.services.web import SCM_SITE
+
+    rid = ResourceId.parse(f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Web/sites/app1")
+    state = ResourceState(id=rid, location="westeurope", tags={"harden": "service-endpoint"},
+                          public_network_access="Enabled", default_action="Deny",
+                          vnet_rule_subnet_ids=frozenset(s.lower() for s in SUBNETS), private_endpoint_ids=frozenset(),
+                          private_link_groups=())
+    judge = {"endpoint_subnets_configured": True, "service_endpoint_subnets": SUBNETS}
+    assert is_compliant(state, Mode.SERVICE_ENDPOINT, **judge)
+    import dataclasses
+
+    scm_open = dataclasses.replace(state, also_open=(SCM_SITE,))
+    assert not is_compliant(scm_open, Mode.SERVICE_ENDPOINT, **judge)
+    # Public access off closes SCM too: stricter than asked.
+    assert is_compliant(dataclasses.replace(scm_open, public_network_access="Disabled"), Mode.SERVICE_ENDPOINT, **judge)
+
+
+def test_a_slots_endpoint_is_named_after_its_site_and_serves_its_group():
+    """A slot's endpoint targets the site with group sites-<slot> (remediators/services/web_slots.py):
+    compliance recognises it by the site's name, not the slot's."""
+    from remediators.compliance import served_groups
+    from remediators.model import ResourceState
+    from remediators.services.web_slots import slot_group
+
+    site = ResourceId.parse(f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Web/sites/app1")
+    slot = ResourceId.parse(f"{site}/slots/staging")
+
+    def state(endpoint: str) -> ResourceState:
+        return ResourceState(id=slot, location="westeurope", tags={"harden": "private"},
+                             public_network_access="Disabled", default_action=None,
+                             vnet_rule_subnet_ids=frozenset(),
+                             private_endpoint_ids=frozenset({f"/subscriptions/{SUB}/resourcegroups/rg-net/providers/"
+                                                             f"microsoft.network/privateendpoints/{endpoint}"}),
+                             private_link_groups=(slot_group("staging"),), private_link_target=site)
+
+    judge = {"endpoint_subnets_configured": True, "service_endpoint_subnets": ()}
+    assert private_endpoint_name("app1", "sites-staging") == "pe-app1-sites-staging"
+    assert served_groups(state("pe-app1-sites-staging")) == {"sites-staging"}
+    assert is_compliant(state("pe-app1-sites-staging"), Mode.PRIVATE, **judge)
+    for other in ("pe-app1-sites", "pe-staging-sites-staging", "pe-app1-sites-prod"):
+        assert not is_compliant(state(other), Mode.PRIVATE, **judge), other
+
+
+def test_the_sweep_queues_slots_it_cannot_judge_from_the_row():
+    """A slot keeps its rules in config/web and its connections on its site, and without its own tag follows its
+    site's: the row proves nothing, so every slot not opted out is queued (the worker reads it)."""
+    slot = f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Web/sites/app1/slots/staging"
+
+    def item(tags: dict[str, str], properties: dict[str, Any]) -> InventoryItem:
+        return InventoryItem(id=slot, name="staging", type="Microsoft.Web/sites/slots", location="westeurope",
+                             subscription_id=SUB, resource_group="rg-app", tags=tags, properties=properties)
+
+    settings = _settings()
+    assert graph_verdict(item({}, {}), settings) == "inherits-tag"
+    assert graph_verdict(item({}, {"publicNetworkAccess": "Disabled"}), settings) == "inherits-tag"
+    assert graph_verdict(item({"harden": "private"}, {"publicNetworkAccess": "Disabled"}), settings) == "not-compliant"
+    assert graph_verdict(item({"harden": "service-endpoint"}, {}), settings) == "not-compliant"
+    assert graph_verdict(item({"harden": "off"}, {}), settings) == "opted-out"
+    from remediators.sweep import QUEUED_VERDICTS
+    assert "inherits-tag" in QUEUED_VERDICTS

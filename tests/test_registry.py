@@ -23,7 +23,9 @@ def test_every_service_module_is_registered():
 @pytest.mark.parametrize("module", sorted(SERVICES))
 def test_spec_is_complete(module):
     spec = SERVICES[module].spec
-    assert spec.resource_type.count("/") == 1 and spec.display_name
+    # A top-level type, or a child that is a resource of its own (an App Service slot, Policy judges it apart).
+    assert (spec.resource_type.count("/") == 1 or spec.resource_type == "Microsoft.Web/sites/slots") \
+        and spec.display_name
     assert spec.service_endpoint.startswith("Microsoft.")
     assert spec.private_link_groups
     for group in spec.private_link_groups:
@@ -64,4 +66,26 @@ def test_event_filter_fits_event_grid_limits():
 
 def test_registered_services_are_remediators():
     assert all(isinstance(s, ServiceRemediator) for s in registry.SERVICES)
-    assert len({s.spec.resource_type.lower() for s in registry.SERVICES}) == len(registry.SERVICES) == 7
+    assert len({s.spec.resource_type.lower() for s in registry.SERVICES}) == len(registry.SERVICES) == 8
+
+
+def test_slot_writes_are_in_the_event_filter_and_reach_the_slot_not_its_site():
+    """Issue 14 item 5: a slot's own writes (and its config's) re-evaluate the slot."""
+    from remediators.events import triage
+
+    ops = registry.event_filter_operations()
+    assert {"Microsoft.Web/sites/slots/write", "Microsoft.Web/sites/slots/config/write"} <= set(ops)
+    # Its connections live on the site (the endpoint targets the site): no slot connection operation.
+    assert "Microsoft.Web/sites/slots/privateEndpointConnections/write" not in ops
+    sub = "00000000-0000-0000-0000-0000000000aa"
+    site = f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Web/sites/app1"
+    for subject, operation, target in (
+            (f"{site}/slots/staging", "Microsoft.Web/sites/slots/write", f"{site}/slots/staging"),
+            (f"{site}/slots/staging/config/web", "Microsoft.Web/sites/slots/config/write", f"{site}/slots/staging"),
+            (f"{site}/slots/staging/providers/Microsoft.Resources/tags/default", "Microsoft.Resources/tags/write",
+             f"{site}/slots/staging"),
+            (f"{site}/config/web", "Microsoft.Web/sites/config/write", site)):
+        event = {"eventType": "Microsoft.Resources.ResourceWriteSuccess", "subject": subject, "id": "e1",
+                 "data": {"operationName": operation}}
+        request = triage(event, frozenset({sub})).request
+        assert request is not None and request.resource_id.lower() == target.lower(), subject

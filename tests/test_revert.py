@@ -16,7 +16,7 @@ import pytest
 from emulator import Emulator
 from localdev.seeds import (seed_cosmos_account, seed_event_hubs_namespace, seed_key_vault,
                             seed_service_bus_namespace, seed_sql_server, seed_storage_account)
-from localdev.seeds.web import seed_web_app
+from localdev.seeds.web import seed_web_app, seed_web_slot
 from remediators.cli import main
 from tests.remediation import deliver
 from tests.services.test_sql import firewall, vnet_rules
@@ -125,6 +125,10 @@ SERVICES: dict[str, Service] = {
                  "Microsoft.EventHub/namespaces/write", _messaging, _add_messaging_ip, "ips", LATER_IP),
     "web": (lambda e, lz, n, t: seed_web_app(e, lz, f"app-{n}", tags=t), "Microsoft.Web/sites/write", _web,
             _add_web_restriction, "restrictions", f"{LATER_IP}/32"),
+    # A deployment slot (issue 14 item 5): its own public switch, restrictions and SCM flag come back; its
+    # endpoint (to the site, group sites-staging) goes with --remove-created.
+    "web_slots": (lambda e, lz, n, t: seed_web_slot(e, lz, seed_web_app(e, lz, f"app-{n}"), "staging", tags=t),
+                  "Microsoft.Web/sites/slots/write", _web, _add_web_restriction, "restrictions", f"{LATER_IP}/32"),
 }
 
 

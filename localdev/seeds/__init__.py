@@ -1,8 +1,8 @@
 """One seeding module per service, mirroring ``remediators/services/``.
 
 Every seeder takes ``(emu, lz, name, *, tags=None, ...)``. ``DEMO_RESOURCES`` is
-what `make demo` and the benchmark seed: one resource of each handled type,
-an untagged one, and one whose tier cannot be hardened.
+what `make demo` and the benchmark seed: one resource of each handled type
+(an App Service slot follows its site's tag), an untagged one, and one whose tier cannot be hardened.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .keyvault import seed_key_vault
 from .servicebus import seed_service_bus_namespace
 from .sql import seed_sql_server
 from .storage import seed_storage_account
-from .web import seed_web_app
+from .web import seed_demo_slot, seed_web_app, seed_web_slot  # noqa: F401 (re-exported)
 
 
 #: A demo option (not a seeder argument): the resource's owner approves endpoint connections by hand.
@@ -41,6 +41,8 @@ DEMO_RESOURCES: list[DemoResource] = [
     DemoResource(seed_event_hubs_namespace, "evh-lz-telemetry", {"harden": "service-endpoint"},
                  "Microsoft.EventHub/namespaces/write"),
     DemoResource(seed_web_app, "app-lz-portal", {"harden": "private"}, "Microsoft.Web/sites/write"),
+    # Its deployment slot, untagged: it follows the site's harden=private, with its own endpoint (sites-staging).
+    DemoResource(seed_demo_slot, "staging", None, "Microsoft.Web/sites/slots/write"),
     DemoResource(seed_storage_account, "stlzscratch01", None, "Microsoft.Storage/storageAccounts/write"),
     DemoResource(seed_service_bus_namespace, "sb-lz-legacy", {"harden": "private"},
                  "Microsoft.ServiceBus/namespaces/write", {"tier": "Standard"}),

@@ -60,3 +60,45 @@ def seed_web_app(emu: Any, lz: LandingZone, name: str, *, tags: Mapping[str, str
     if app_settings is not None:
         emu.seed(f"{rid}/config/appsettings", {"properties": dict(app_settings)})
     return rid
+
+
+def seed_web_slot(emu: Any, lz: LandingZone, site_id: str, slot: str, *,
+                  tags: Mapping[str, str] | None = None, sku: str = "Standard",
+                  restrictions: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """A public deployment slot of ``site_id`` (WebApps_GetSlot returns the site's ``Site`` shape; the slot's
+    host is ``<site>-<slot>.azurewebsites.net``); ``restrictions`` are stored in the slot's config/web."""
+    site = site_id.rstrip("/").rsplit("/", 1)[-1]
+    rid = f"{site_id}/slots/{slot}"
+    host = f"{site}-{slot}.azurewebsites.net"
+    emu.seed(rid, {
+        "kind": "app",
+        "location": LOCATION,
+        "tags": dict(tags or {}),
+        "properties": {
+            "defaultHostName": host,
+            "enabled": True,
+            "enabledHostNames": [host, f"{site}-{slot}.scm.azurewebsites.net"],
+            "hostNames": [host],
+            "httpsOnly": True,
+            "repositorySiteName": site,
+            "resourceGroup": lz.app_rg,
+            "serverFarmId": lz.resource_id(f"Microsoft.Web/serverfarms/asp-{site}"),
+            "sku": sku,
+            "state": "Running",
+            "usageState": "Normal",
+        },
+    })
+    if restrictions is not None:
+        emu.seed(f"{rid}/config/web", {"location": LOCATION, "properties": {
+            "ipSecurityRestrictions": [dict(r) for r in restrictions],
+            "scmIpSecurityRestrictions": [], "scmIpSecurityRestrictionsUseMain": False,
+            "ipSecurityRestrictionsDefaultAction": "Allow", "scmIpSecurityRestrictionsDefaultAction": "Allow",
+        }})
+    return rid
+
+
+def seed_demo_slot(emu: Any, lz: LandingZone, name: str, *, tags: Mapping[str, str] | None = None,
+                   site: str = "app-lz-portal") -> str:
+    """The demo's deployment slot ``name`` of the (already seeded) ``site``: a DemoResource seeder."""
+    return seed_web_slot(emu, lz, lz.resource_id(f"Microsoft.Web/sites/{site}"), name, tags=tags,
+                         restrictions=[])

@@ -11,7 +11,7 @@ import abc
 from typing import TYPE_CHECKING, ClassVar, Sequence
 
 from ..arm import ArmClients
-from ..model import Change, ResourceState
+from ..model import Change, Mode, ResourceState
 from ..resource_id import ResourceId
 from ..settings import Settings
 from ..spec import ServiceSpec
@@ -64,3 +64,7 @@ class ServiceRemediator(abc.ABC):
         taken out, the rules we removed put back; every rule anyone else made is kept. Reads the
         resource as it is now; a setting already as recorded plans nothing.
         """
+
+    def outcome_note(self, mode: Mode) -> str:
+        """Words a ``hardened`` outcome's reason ends with (what else the mode closes, what to do next); none by default."""
+        return ""

@@ -148,3 +148,36 @@ def test_console_entry_point_is_the_cli():
     project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]
     module, _, name = project["scripts"]["paas-hardener"].partition(":")
     assert getattr(importlib.import_module(module), name) is main
+
+
+def test_scan_agrees_with_the_worker_on_every_demo_resource(emulator, lz, estate, host):
+    """Issue 14: one definition. What scan predicts for each demo resource (its App Service slot included) is what
+    the worker then does, and after the worker every resource it hardened scans as compliant."""
+    from emulator.events import write_event
+    from localdev.seeds import DEMO_RESOURCES
+
+    code, out, err = run("scan", "--subscription", lz.subscription_id, "--output", "json")
+    predicted = {name: row["verdict"] for name, row in by_name(json.loads(out)).items()}
+    assert predicted["staging"] == "would-harden", "the untagged slot follows its site's harden=private"
+    for demo in DEMO_RESOURCES:
+        host.deliver(write_event(estate[demo.name], demo.operation))
+    host.run_queue()
+    did = {}
+    for note in emulator.notifications:
+        data = note["data"]
+        name = next((n for n, rid in estate.items() if rid.lower() == str(data.get("resourceId")).lower()), None)
+        if name is not None:
+            did[name] = data
+    assert set(did) == set(estate), set(estate) - set(did)
+    for name, verdict in predicted.items():
+        status, reason = did[name]["status"], did[name]["reasonCode"]
+        if verdict == "would-harden":
+            assert status in ("hardened", "pending"), (name, did[name])
+        elif verdict == "unsupported":
+            assert status == "unsupported", (name, did[name])
+        else:
+            assert reason == verdict, (name, verdict, did[name])
+    code, out, err = run("scan", "--subscription", lz.subscription_id, "--output", "json")
+    after = {name: row["verdict"] for name, row in by_name(json.loads(out)).items()}
+    hardened = sorted(n for n, d in did.items() if d["status"] == "hardened")
+    assert "staging" in hardened and all(after[n] == "compliant" for n in hardened), after

@@ -171,3 +171,31 @@ def test_a_deleted_endpoint_is_found_by_the_sweep_and_rebuilt(emulator, lz, swee
     host.run_queue()
     assert emulator.get(endpoint) is not None  # built again
     assert (emulator.get(vault)["properties"].get("publicNetworkAccess") or "") == "Disabled"
+
+
+def test_the_sweep_finds_an_open_slot_of_a_hardened_site_and_the_worker_closes_it(emulator, lz, sweep_host,
+                                                                                   monkeypatch):
+    """Issue 14 item 5: the site was hardened, its untagged slot was not (a tag written on the site re-evaluates
+    the site only). The slot's row cannot show its site's tag, so the sweep queues it; the worker hardens it,
+    and the next sweep still queues it (rows prove nothing for slots) at the cost of reads, never a write.
+    Even with HARDEN_UNTAGGED=ignore: the slot is not untagged, it inherits."""
+    from localdev.seeds.web import seed_web_app, seed_web_slot
+
+    monkeypatch.setenv("HARDEN_UNTAGGED", "ignore")
+    host = sweep_host
+    site = seed_web_app(emulator, lz, "app-sweepslot", tags={"harden": "private"})
+    assert deliver(host, emulator, site, "Microsoft.Web/sites/write")["status"] == "hardened"
+    slot = seed_web_slot(emulator, lz, site, "staging")
+    emulator.clear_requests()
+    before = len(emulator.notifications)
+
+    messages = host.sweep()
+
+    assert slot in queued_ids(messages)
+    [summary] = [n for n in emulator.notifications[before:] if n["type"] == SWEEP_EVENT_TYPE]
+    assert summary["data"]["byVerdict"].get("inherits-tag") == 1
+    host.run_queue()
+    [outcome] = [n["data"] for n in emulator.notifications[before:]
+                 if n["type"] != SWEEP_EVENT_TYPE and n["data"]["resourceId"].lower() == slot.lower()]
+    assert (outcome["status"], outcome["tag"]) == ("hardened", {"harden": "private"}), outcome
+    assert emulator.get(slot)["properties"]["publicNetworkAccess"] == "Disabled"

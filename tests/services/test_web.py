@@ -55,6 +55,7 @@ class TestWebApp(RemediationContract):
         assert (implicit["name"], implicit["priority"]) == ("Deny all", IMPLICIT_PRIORITY)
         assert emu.get(rid)["properties"].get("publicNetworkAccess", "Enabled") == "Enabled"
         assert emu.get(f"{rid}/config/appsettings")["properties"] == SETTINGS
+        assert config["scmIpSecurityRestrictionsUseMain"] is True, "the SCM (Kudu) site gets the same protection"
 
 
 def test_existing_restrictions_and_app_settings_are_kept_and_the_implicit_rule_is_not_written(host, emulator, lz):
@@ -76,7 +77,10 @@ def test_existing_restrictions_and_app_settings_are_kept_and_the_implicit_rule_i
 
     (patch,) = [r for r in emulator.writes() if r.path.lower().endswith("/config/web")]
     assert patch.method == "PATCH"
-    assert set(patch.body["properties"]) == {"ipSecurityRestrictions", "ipSecurityRestrictionsDefaultAction"}
+    # The seed's SCM site is open (its own rules, default Allow): it gets the main rules in the same PATCH.
+    assert set(patch.body["properties"]) == {"ipSecurityRestrictions", "ipSecurityRestrictionsDefaultAction",
+                                             "scmIpSecurityRestrictionsUseMain"}
+    assert patch.body["properties"]["scmIpSecurityRestrictionsUseMain"] is True
     assert all(r["priority"] != IMPLICIT_PRIORITY for r in patch.body["properties"]["ipSecurityRestrictions"])
     assert not [r for r in emulator.writes() if "appsettings" in r.path.lower()]
     assert emulator.get(f"{rid}/config/appsettings")["properties"] == SETTINGS
@@ -123,8 +127,13 @@ def test_off_and_untagged_reads(host, emulator, lz):
                                                           "ipSecurityRestrictionsDefaultAction": "Deny"}})
     emulator.clear_requests()
     outcome = deliver(host, emulator, locked, OPERATION)
-    assert outcome["reasonCode"] == "untagged", "an app whose restrictions deny by default is not reported as open"
+    # Its SCM (Kudu) site still has its own rules, open to every network (issue 14 item 5).
+    assert outcome["reasonCode"] == "untagged-public" and "through its SCM (Kudu) site" in outcome["reason"], outcome
     assert calls(emulator) == [("GET", locked.lower()), ("GET", locked.lower() + "/config/web")]
+    emulator.seed(f"{locked}/config/web", {"properties": {**config_of(emulator, locked),
+                                                          "scmIpSecurityRestrictionsUseMain": True}})
+    outcome = deliver(host, emulator, locked, OPERATION)
+    assert outcome["reasonCode"] == "untagged", "an app whose restrictions (SCM's too) deny by default is not open"
 
 
 def test_plans_without_private_endpoints_are_unsupported_for_private_only(host, emulator, lz):
