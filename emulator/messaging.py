@@ -28,6 +28,8 @@ reads any secret); a repeated ``Operation-Id`` is accepted as a new send (the sp
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import threading
 import time
 import uuid
@@ -128,9 +130,15 @@ class Messaging:
     # -- Key Vault secrets ---------------------------------------------------------
     def _secret(self, method: str, path: str, query: dict[str, str], resource: str | None, base_url: str,
                 tenant_id: str) -> Response:
-        if resource is None or not resource.rstrip("/").lower().startswith(VAULT_RESOURCE):
+        # The challenge names the vault's DNS suffix: the host less its first label, as Azure's
+        # "https://vault.azure.net" is for "<name>.vault.azure.net" (learn.microsoft.com/azure/key-vault/general/
+        # authentication-requests-and-responses). The SDK checks that the vault's host ends with it
+        # (azure-keyvault-secrets, verify_challenge_resource), so the emulator's loopback host gets its own
+        # suffix ("0.0.1:<port>" for "127.0.0.1:<port>") and the product never turns that check off.
+        audience = "https://" + urlsplit(base_url).netloc.split(".", 1)[-1]
+        if resource is None or resource.rstrip("/").lower() not in (audience.lower(), VAULT_RESOURCE):
             challenge = (f'Bearer authorization="https://login.microsoftonline.com/{tenant_id}", '
-                         f'resource="{VAULT_RESOURCE}"')
+                         f'resource="{audience}"')
             return Response(401, {"error": {"code": "Unauthorized",
                                             "message": "AKV10000: Request is missing a Bearer or PoP token."}},
                             {"WWW-Authenticate": challenge})

@@ -49,7 +49,6 @@ MAX_RETRY_AFTER_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 10
 READ_TIMEOUT_SECONDS = 20
 _NAMESPACE = uuid.UUID("0b5c3f52-6a43-4b43-9a55-1f1d0c0de717")
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 _lock = threading.Lock()
 #: Sends that failed in this process (logged each time; never raised).
@@ -152,10 +151,7 @@ class SecretValue:
 
         vault_url, self._name, self._version = _parse_secret_uri(secret_uri)
         self.uri = secret_uri
-        # The SDK checks that the challenge's resource (vault.azure.net) matches the vault's host; a
-        # loopback "vault" (the local emulator, emulator/messaging.py) cannot match, so only there it is off.
-        verify = (urlsplit(vault_url).hostname or "").lower() not in _LOOPBACK
-        self._client = SecretClient(vault_url, credential, verify_challenge_resource=verify, retry_total=2,
+        self._client = SecretClient(vault_url, credential, retry_total=2,
                                     connection_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS)
         self._ttl, self._now = ttl, now
         self._value: str | None = None
