@@ -166,6 +166,12 @@ param notificationAllowedDomains string = ''
 @description('Optional. Default recipient per subscription (HARDEN_NOTIFY_DEFAULTS: <subscription id>=<address>, comma-separated), for resources whose tags name nobody.')
 param notificationDefaultRecipients string = ''
 
+@description('Optional. The tag naming who hears about a resource (HARDEN_NOTIFY_TAG); empty: harden-notify. The owner and OwnerContact tags follow it.')
+param notifyTag string = ''
+
+@description('Optional. Outcome reason codes nobody is told about (HARDEN_NOTIFY_SKIP, comma-separated, e.g. add dry-run for a quiet first deployment); empty: the settle events, untagged reports and opt-outs; none: every outcome.')
+param notifySkip string = ''
+
 @description('Optional. Name of the Key Vault secret holding the Teams incoming webhook (or Workflows) URL; put the secret in the vault yourself. Empty: no Teams.')
 param notificationTeamsWebhookSecretName string = ''
 
@@ -291,6 +297,8 @@ var remediatorSettings = {
   HARDEN_NOTIFY_EMAIL_SENDER: notificationChannels ? channels.outputs.senderAddress : ''
   HARDEN_NOTIFY_ALLOWED_DOMAINS: notificationAllowedDomains
   HARDEN_NOTIFY_DEFAULTS: notificationDefaultRecipients
+  HARDEN_NOTIFY_TAG: notifyTag
+  HARDEN_NOTIFY_SKIP: notifySkip
   HARDEN_NOTIFY_TEAMS_WEBHOOK_SECRET_URI: notificationChannels && !empty(notificationTeamsWebhookSecretName) ? '${channels.outputs.vaultUri}secrets/${notificationTeamsWebhookSecretName}' : ''
   HARDEN_NOTIFY_SLACK_WEBHOOK_SECRET_URI: notificationChannels && !empty(notificationSlackWebhookSecretName) ? '${channels.outputs.vaultUri}secrets/${notificationSlackWebhookSecretName}' : ''
   HARDEN_STORAGE_WEB_ENDPOINT: storageWebEndpoint

@@ -147,12 +147,14 @@ class RoutingPolicy:
             if not address:
                 raise ValueError(f"HARDEN_NOTIFY_DEFAULTS: {pair!r} is not <subscription id>=<address>")
             defaults[sub.strip().lower()] = address.strip()
-        skip = environ.get("HARDEN_NOTIFY_SKIP")
+        # Empty means the default (infra passes every setting, empty when not given); "none" skips nothing.
+        skip = environ.get("HARDEN_NOTIFY_SKIP", "").strip()
+        skipped = DEFAULT_SKIP if not skip else frozenset() if skip.lower() == "none" else frozenset(
+            s.strip() for s in skip.split(",") if s.strip())
         return cls(tag_names=(tag, *DEFAULT_TAGS[1:]) if tag else DEFAULT_TAGS, defaults=defaults,
                    allowed_domains=frozenset(d.strip().lower().lstrip("@") for d in
                                              environ.get("HARDEN_NOTIFY_ALLOWED_DOMAINS", "").split(",") if d.strip()),
-                   skip=frozenset(s.strip() for s in skip.split(",") if s.strip()) if skip is not None
-                   else DEFAULT_SKIP)
+                   skip=skipped)
 
 
 def recipients(data: Mapping[str, Any], tags: Mapping[str, str], policy: RoutingPolicy) -> list[str]:

@@ -68,3 +68,13 @@ def test_routing_honours_the_tags_the_defaults_and_the_domain_allow_list():
     assert recipients({**data, "reasonCode": "untagged-public"}, {"owner": "o@contoso.com"}, policy) == []
     custom = RoutingPolicy.from_env({"HARDEN_NOTIFY_TAG": "team-mail", "HARDEN_NOTIFY_ALLOWED_DOMAINS": "contoso.com"})
     assert recipients(data, {"team-mail": "t@contoso.com", "owner": "o@contoso.com"}, custom) == ["t@contoso.com"]
+
+
+def test_an_empty_skip_setting_means_the_default_and_none_means_nothing_skipped():
+    """Infra passes every setting, empty when not given: empty must not turn every settle event into a message."""
+    from remediators.messages import DEFAULT_SKIP, RoutingPolicy
+
+    assert RoutingPolicy.from_env({"HARDEN_NOTIFY_SKIP": ""}).skip == DEFAULT_SKIP
+    assert RoutingPolicy.from_env({}).skip == DEFAULT_SKIP
+    assert RoutingPolicy.from_env({"HARDEN_NOTIFY_SKIP": "none"}).skip == frozenset()
+    assert RoutingPolicy.from_env({"HARDEN_NOTIFY_SKIP": "dry-run, opted-out"}).skip == {"dry-run", "opted-out"}
