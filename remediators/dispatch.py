@@ -25,6 +25,7 @@ Nothing here raises into the hardening: every failure is a :class:`~remediators.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -47,6 +48,8 @@ from .notify import outcome_data
 logger = logging.getLogger(__name__)
 
 LEDGER_TABLE = "hardennotified"
+#: Claims older than this are deleted by the sweep: longer than any redelivery of their event.
+CLAIM_RETENTION_DAYS = 30
 _STORAGE_SETTINGS = ("AzureWebJobsStorage", "AzureWebJobsStorage__tableServiceUri", "AzureWebJobsStorage__accountName",
                      "AzureWebJobsStorage__clientId", "AZURE_CLIENT_ID")
 CHANNEL_SETTINGS = ("HARDEN_NOTIFY_EMAIL_ENDPOINT", "HARDEN_NOTIFY_EMAIL_SENDER",
@@ -55,6 +58,10 @@ ROUTING_SETTINGS = ("HARDEN_NOTIFY_TAG", "HARDEN_NOTIFY_DEFAULTS", "HARDEN_NOTIF
 # A sweep verdict, as the reason code the worker would give it (so HARDEN_NOTIFY_SKIP applies to digests too).
 _VERDICT_REASON = {"untagged-public": "untagged-public", "unknown-tag": "unknown-tag-value",
                    "not-compliant": "not-compliant"}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def outcome_key(outcome: Outcome) -> str:
@@ -115,7 +122,8 @@ class TableLedger:
                 pass
             self._ready = True
         try:
-            self._table.create_entity({"PartitionKey": key, "RowKey": _row(channel, recipient), "channel": channel})
+            self._table.create_entity({"PartitionKey": key, "RowKey": _row(channel, recipient), "channel": channel,
+                                       "claimedAt": _now().isoformat()})
         except ResourceExistsError:
             return False
         return True
@@ -123,6 +131,26 @@ class TableLedger:
     def release(self, key: str, channel: str, recipient: str) -> None:
         try:
             self._table.delete_entity(key, _row(channel, recipient))
+        except ResourceNotFoundError:
+            pass
+
+    def prune(self, *, older_than: dt.datetime, limit: int = 500) -> int:
+        """Delete up to ``limit`` claims made before ``older_than``; the number deleted."""
+        if not self._ready:
+            return 0
+        old = self._table.query_entities("claimedAt lt @cutoff", parameters={"cutoff": older_than.isoformat()},
+                                         select=["PartitionKey", "RowKey"], results_per_page=limit)
+        deleted = 0
+        for row in old:
+            if deleted >= limit:
+                break
+            self.release_row(row["PartitionKey"], row["RowKey"])
+            deleted += 1
+        return deleted
+
+    def release_row(self, partition: str, row: str) -> None:
+        try:
+            self._table.delete_entity(partition, row)
         except ResourceNotFoundError:
             pass
 
@@ -192,7 +220,25 @@ class Dispatcher:
                                      what=f"the digest of sweep {sweep_id}", webhooks=False)
         deliveries += self._send(key, [], lambda channel: render_digest(digest(notified), channel=channel),
                                  what=f"the digest of sweep {sweep_id}")
+        self.prune_claims()
         return tuple(deliveries)
+
+    def prune_claims(self, *, now: dt.datetime | None = None) -> int:
+        """Forget claims older than :data:`CLAIM_RETENTION_DAYS` (each sweep run, a bounded number at a time).
+
+        A claim only has to outlive every redelivery of its event: Event Grid retries for at most 24 hours
+        (learn.microsoft.com/azure/event-grid/delivery-and-retry) and a queue message lives 7 days by default
+        (learn.microsoft.com/rest/api/storageservices/put-message, ``messagettl``).
+        """
+        prune = getattr(self._ledger, "prune", None)
+        if prune is None:
+            return 0
+        try:
+            return prune(older_than=(now or _now()) - dt.timedelta(days=CLAIM_RETENTION_DAYS))
+        except AzureError as exc:
+            logger.warning("Could not prune old notification claims (%s); they are retried at the next sweep",
+                           type(exc).__name__)
+            return 0
 
     def _send(self, key: str, addresses: list[str], rendered: Callable[[str], dict[str, Any]], *, what: str,
               webhooks: bool = True) -> tuple[Delivery, ...]:

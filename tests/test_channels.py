@@ -268,3 +268,20 @@ def test_a_revert_reaches_the_owner_too(emulator, lz, host, notify):
     jsonschema.validate(email["message"], ACS_EMAIL_MESSAGE)
     assert [a["address"] for a in email["message"]["recipients"]["to"]] == ["alice@contoso.com"]
     assert "reverted" in email["message"]["content"]["subject"].lower()
+
+
+def test_old_claims_are_pruned_and_recent_ones_kept(azurite, monkeypatch):
+    """The claims table does not only grow: claims past every redelivery are deleted (by the sweep)."""
+    import datetime as dt
+
+    table = TableServiceClient.from_connection_string(azurite).get_table_client("hardennotifiedprune")
+    ledger = dispatch.TableLedger(table)
+    when = [dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)]
+    monkeypatch.setattr(dispatch, "_now", lambda: when[0])
+    assert ledger.claim("old", "email", "alice@contoso.com")
+    when[0] = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    assert ledger.claim("recent", "email", "alice@contoso.com")
+    dispatcher = dispatch.Dispatcher(dispatch.RoutingPolicy.from_env({}), ledger=ledger)
+    assert dispatcher.prune_claims(now=dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)) == 1
+    assert not ledger.claim("recent", "email", "alice@contoso.com"), "a recent claim still blocks a resend"
+    assert ledger.claim("old", "email", "alice@contoso.com"), "the old claim is gone"
