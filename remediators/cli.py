@@ -146,16 +146,24 @@ def _history_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=_positive_int, default=50, help="newest entries shown (default 50)")
 
 
-def _run_history(args: argparse.Namespace, ctx: Context) -> int:
-    from azure.core.exceptions import AzureError
-
-    from .history import history_from_environment, render_timeline
+def _history(ctx: Context, what: str) -> Any:
+    """The change history the app's ``AzureWebJobsStorage`` settings name; exit 2 without them."""
+    from .history import history_from_environment
 
     history = history_from_environment(ctx.environ)
     if history is None:
-        raise CliError("no change history to read", "AzureWebJobsStorage is not set",
+        raise CliError(what, "AzureWebJobsStorage is not set",
                        "set AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName to the "
                        "app's storage account, as the function app has it")
+    return history
+
+
+def _run_history(args: argparse.Namespace, ctx: Context) -> int:
+    from azure.core.exceptions import AzureError
+
+    from .history import render_timeline
+
+    history = _history(ctx, "no change history to read")
     try:
         timeline = history.list_for(args.resource_id, limit=args.limit)
     except AzureError as exc:
@@ -177,16 +185,11 @@ def _run_revert(args: argparse.Namespace, ctx: Context) -> int:
     """Plan (and with --yes apply) a revert; 0 reverted or nothing to revert, 1 planned only or failed."""
     from azure.core.exceptions import AzureError, ResourceNotFoundError
 
-    from .history import history_from_environment
     from .model import Caller, Status
     from .revert import render
     from .runtime import engine_for
 
-    history = history_from_environment(ctx.environ)
-    if history is None:
-        raise CliError("no change history to revert from", "AzureWebJobsStorage is not set",
-                       "set AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName to the "
-                       "app's storage account, as the function app has it")
+    history = _history(ctx, "no change history to revert from")
     settings = settings_from(args, ctx.environ, Scope.for_resource(_valid_id(args)))
     engine = engine_for(dataclasses.replace(settings, dry_run=False))
     who = ctx.environ.get("AZURE_CLIENT_ID") or ctx.environ.get("USER") or "unknown"

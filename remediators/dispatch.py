@@ -40,7 +40,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from jinja2 import TemplateError
 
 from .channels import ChannelError, Delivery, EmailChannel, SecretValue, WebhookChannel, count_failure
-from .host_storage import service_client
+from .host_storage import ensure_table, service_client
 from .messages import RoutingPolicy, recipients, render, render_digest
 from .model import Outcome
 from .notify import outcome_data
@@ -116,10 +116,7 @@ class TableLedger:
 
     def claim(self, key: str, channel: str, recipient: str) -> bool:
         if not self._ready:
-            try:
-                self._table.create_table()
-            except ResourceExistsError:
-                pass
+            ensure_table(self._table)
             self._ready = True
         try:
             self._table.create_entity({"PartitionKey": key, "RowKey": _row(channel, recipient), "channel": channel,

@@ -30,9 +30,9 @@ import uuid
 from functools import lru_cache
 from typing import Any, Mapping
 
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError
 
-from .host_storage import service_client
+from .host_storage import ensure_table, service_client
 from .model import Outcome, Status
 from .notify import outcome_data
 
@@ -83,10 +83,7 @@ class History:
 
     def _ensure(self) -> None:
         if not self._ready:
-            try:
-                self._table.create_table()
-            except ResourceExistsError:
-                pass
+            ensure_table(self._table)
             self._ready = True
 
     def record(self, outcome: Outcome) -> bool:

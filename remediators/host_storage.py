@@ -23,3 +23,13 @@ def service_client(client_class: Any, service: str, *, connection_string: str, s
         credential = DefaultAzureCredential(managed_identity_client_id=storage_client_id or client_id or None)
         return client_class(service_uri or f"https://{account}.{service}.core.windows.net", credential=credential)
     return None
+
+
+def ensure_table(table: Any) -> None:
+    """Create the ``azure.data.tables.TableClient``'s table unless it exists (history, notification claims)."""
+    from azure.core.exceptions import ResourceExistsError
+
+    try:
+        table.create_table()
+    except ResourceExistsError:
+        pass
