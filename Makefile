@@ -44,6 +44,7 @@ bench: setup
 	$(PY) benchmarks/bench_burst.py
 	$(PY) benchmarks/bench_multiprocess.py
 	$(PY) benchmarks/bench_latency.py
+	$(PY) benchmarks/bench_revert.py
 	$(PY) benchmarks/simulate.py
 	$(PY) benchmarks/soak.py
 
