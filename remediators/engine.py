@@ -411,13 +411,7 @@ class Engine:
                        f"retried{skipped}", request, kind, tag, done, error, not_done)
 
     def _excluded(self, rid: ResourceId) -> bool:
-        if rid.key in self._settings.excluded_resource_ids:
-            return True
-        if (rid.type.lower() in ("microsoft.web/sites", "microsoft.web/sites/slots")  # our own app and its slots,
-                and rid.names[0].lower() in self._settings.excluded_site_names):  # by name alone (settings._own_site_id)
-            return True
-        return (rid.type.lower() == "microsoft.storage/storageaccounts"
-                and rid.name.lower() in self._settings.excluded_storage_account_names)
+        return self._settings.excludes(rid)
 
     def compliant(self, state: ResourceState, mode: Mode) -> bool:
         """The one definition (remediators/compliance.py), with this engine's settings; no I/O."""

@@ -76,6 +76,21 @@ class Settings:
         env = os.environ if environ is None else environ
         return _parse(tuple(env.get(k) for k in _KEYS))
 
+    def excludes(self, resource_id: ResourceId) -> bool:
+        """Whether the app never touches this resource: the one definition the engine and the sweep ask.
+
+        ``HARDEN_EXCLUDE_RESOURCE_IDS`` (with their children: an excluded site's slots), the app's own site
+        and its slots by name alone (``_own_site_id``), and its own storage accounts by name.
+        """
+        if any(resource_id.ancestor(depth).key in self.excluded_resource_ids
+               for depth in range(1, len(resource_id.types) + 1)):
+            return True
+        kind = resource_id.type.lower()
+        if kind in ("microsoft.web/sites", "microsoft.web/sites/slots"):
+            return resource_id.names[0].lower() in self.excluded_site_names
+        return kind == "microsoft.storage/storageaccounts" and resource_id.name.lower() in \
+            self.excluded_storage_account_names
+
     def get_cloud(self, *, transport: Any = None) -> _cloud.Cloud:
         """The cloud ``AZURE_RESOURCE_MANAGER_ENDPOINT`` belongs to: fetched on first use, then cached
         per process (see :mod:`remediators.cloud`)."""

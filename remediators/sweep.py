@@ -41,6 +41,7 @@ from .compliance import graph_verdict_compliant
 from .dispatch import Finding
 from .model import SECURED_BY_PERIMETER, Caller, HardenRequest, Mode
 from .placement import all_subnets
+from .resource_id import InvalidResourceId, ResourceId
 from .services.common import public_access
 from .settings import Settings
 
@@ -62,8 +63,11 @@ def graph_verdict(item: InventoryItem, settings: Settings) -> str:
     ``unknown-tag``, ``inherits-tag`` (a slot without its own tag), ``excluded`` or ``perimeter``, from the
     Resource Graph row alone."""
     kind = item.type.lower()
-    if item.id.lower() in settings.excluded_resource_ids or (
-            kind == "microsoft.storage/storageaccounts" and item.name.lower() in settings.excluded_storage_account_names):
+    try:
+        excluded = settings.excludes(ResourceId.parse(item.id))
+    except InvalidResourceId:
+        excluded = False  # the worker says so, with the id
+    if excluded:
         return "excluded"
     p = item.properties
     access = public_access(p.get("publicNetworkAccess"))

@@ -285,3 +285,17 @@ def test_the_sweep_queues_slots_it_cannot_judge_from_the_row():
     assert graph_verdict(item({"harden": "off"}, {}), settings) == "opted-out"
     from remediators.sweep import QUEUED_VERDICTS
     assert "inherits-tag" in QUEUED_VERDICTS
+
+
+def test_the_sweep_and_the_engine_share_one_exclusion_an_excluded_sites_slots_included():
+    """Settings.excludes is asked by both (remediators/engine.py, remediators/sweep.py)."""
+    import dataclasses
+
+    site = f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Web/sites/app1"
+    settings = dataclasses.replace(_settings(), excluded_resource_ids=frozenset({site.lower()}))
+    slot = InventoryItem(id=f"{site}/slots/staging", name="staging", type="Microsoft.Web/sites/slots",
+                         location="westeurope", subscription_id=SUB, resource_group="rg-app",
+                         tags={"harden": "private"}, properties={})
+    assert graph_verdict(slot, settings) == "excluded"
+    assert settings.excludes(ResourceId.parse(f"{site}/slots/staging")) and settings.excludes(ResourceId.parse(site))
+    assert not settings.excludes(ResourceId.parse(site.replace("app1", "app2")))

@@ -50,3 +50,16 @@ def test_another_site_is_still_hardened(host, emulator, lz, monkeypatch):
     monkeypatch.setenv("WEBSITE_SITE_NAME", "func-paas-hardener")
     rid = seed_web_app(emulator, lz, "app-someone-else", tags={"harden": "private"})
     assert deliver(host, emulator, rid, OPERATION)["status"] == "hardened"
+
+
+def test_an_excluded_sites_slots_are_excluded_with_it(host, emulator, lz, monkeypatch):
+    """HARDEN_EXCLUDE_RESOURCE_IDS names a site: its deployment slots are the site's too (issue 14, slots)."""
+    from localdev.seeds.web import seed_web_slot
+
+    site = seed_web_app(emulator, lz, "app-excluded", tags={"harden": "private"})
+    slot = seed_web_slot(emulator, lz, site, "staging", tags={"harden": "private"})
+    monkeypatch.setenv("HARDEN_EXCLUDE_RESOURCE_IDS", site.upper())  # ids compare without case
+    emulator.clear_requests()
+    outcome = deliver(host, emulator, slot, "Microsoft.Web/sites/slots/write")
+    assert (outcome["status"], outcome["reasonCode"]) == ("skipped", "excluded"), outcome
+    assert emulator.arm_calls() == []
