@@ -65,10 +65,16 @@ def _now() -> dt.datetime:
 
 
 def outcome_key(outcome: Outcome) -> str:
-    """The outcome's identity: the same for a redelivery of the same event reaching the same verdict."""
+    """The outcome's identity: the same for a redelivery of the same event reaching the same verdict, and
+    for an outcome that changed nothing, the same for every event of the day that reaches it again."""
     request = outcome.request
-    trigger = request.event_id if request and request.event_id else json.dumps(
-        {k: v for k, v in outcome_data(outcome).items() if k != "changes"}, sort_keys=True, default=str)
+    if not outcome.changes:
+        # Nothing was written: the same verdict raised again by the resource's next write event (a bad tag
+        # value, a pending approval, an unsupported tier) is the same news, told once a day, not per write.
+        trigger = f"{_now():%Y-%m-%d}|{outcome.reason}"
+    else:
+        trigger = request.event_id if request and request.event_id else json.dumps(
+            {k: v for k, v in outcome_data(outcome).items() if k != "changes"}, sort_keys=True, default=str)
     text = "|".join((outcome.resource_id.lower(), trigger, outcome.status.value, outcome.reason_code))
     return hashlib.sha256(text.encode()).hexdigest()
 

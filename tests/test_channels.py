@@ -107,12 +107,13 @@ def test_a_hardening_reaches_the_owner_by_email_and_the_platform_channels_once_e
 
 def _key_of(vault: str) -> str:
     """The outcome key of the one hardened outcome of ``vault`` (its history row's trigger)."""
-    from remediators.model import Caller, HardenRequest, Outcome, Status
+    from remediators.model import Caller, Change, HardenRequest, Outcome, Phase, Status
 
     service = TableServiceClient.from_connection_string(os.environ["AzureWebJobsStorage"])
     [entry] = history.History(service.get_table_client(history.TABLE)).list_for(vault)
     request = HardenRequest(vault, entry["trigger"]["eventId"], VAULT_WRITE, caller=Caller())
-    return dispatch.outcome_key(Outcome(Status.HARDENED, vault, "hardened", "", request))
+    changed = (Change(Phase.PUBLIC_ACCESS, vault, "", None, None, apply=lambda: None),)  # it wrote something
+    return dispatch.outcome_key(Outcome(Status.HARDENED, vault, "hardened", "", request, changes=changed))
 
 
 def test_the_same_event_delivered_again_sends_nothing_again(emulator, lz, host, notify):
@@ -130,10 +131,10 @@ def test_the_same_event_delivered_again_sends_nothing_again(emulator, lz, host, 
     host.deliver(event)
     host.run_queue()
     assert len(notify.emails) == 1 and len(_posts(notify, "teams")) == 1
-    # A different event is a different outcome: it is told again.
+    # A different event reaching the same verdict, with nothing changed, is the same news that day.
     host.deliver(write_event(vault, VAULT_WRITE))
     host.run_queue()
-    assert len(notify.emails) == 2
+    assert len(notify.emails) == 1
 
 
 def test_nothing_is_sent_for_outcomes_the_platform_team_turned_off(emulator, lz, host, notify, monkeypatch):
@@ -285,3 +286,21 @@ def test_old_claims_are_pruned_and_recent_ones_kept(azurite, monkeypatch):
     assert dispatcher.prune_claims(now=dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)) == 1
     assert not ledger.claim("recent", "email", "alice@contoso.com"), "a recent claim still blocks a resend"
     assert ledger.claim("old", "email", "alice@contoso.com"), "the old claim is gone"
+
+
+def test_the_same_verdict_without_changes_is_told_once_a_day_not_once_per_write(emulator, lz, host, notify,
+                                                                               monkeypatch):
+    """A bad tag value stays bad across the owner's next writes: one message a day, not one per write event."""
+    import datetime as dt
+
+    vault = seed_key_vault(emulator, lz, "kv-notify-bad", tags={"harden": "yes-please", "owner": "erin@contoso.com"})
+    day = [dt.datetime(2026, 12, 5, 9, tzinfo=dt.timezone.utc)]
+    monkeypatch.setattr(dispatch, "_now", lambda: day[0])
+    for _ in range(3):  # three writes by the owner: three events, three outcomes with one verdict
+        host.deliver(write_event(vault, VAULT_WRITE))
+        host.run_queue()
+    assert len(notify.emails) == 1 and "not understood" in notify.emails[0]["message"]["content"]["plainText"]
+    day[0] += dt.timedelta(days=1)
+    host.deliver(write_event(vault, VAULT_WRITE))
+    host.run_queue()
+    assert len(notify.emails) == 2, "the next day it is told again"
